@@ -1,0 +1,84 @@
+package org.dirtylog.spi;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A virtual machine of a backend: the vm-ioctl surface of KVM's dirty-log API plus the small
+ * part of the process the kit needs (mapping user memory, reading it back).
+ *
+ * <p>Every ioctl method returns the kernel's result as a value: a non-negative return or an
+ * {@link Errno}, never an exception for bad input. A failed call must leave the VM exactly as
+ * it was. Calls may come from several threads; the kit harvests from one thread while vCPUs
+ * write from others.
+ */
+@Api(Api.Status.STABLE)
+public interface BackendVm extends AutoCloseable {
+
+    /**
+     * {@code KVM_CHECK_EXTENSION}: returns the capability's value, 0 when it is absent.
+     * The kit asks {@link KvmApi#KVM_CAP_USER_DIRTY_LOG} and {@link KvmApi#KVM_CAP_NR_MEMSLOTS}.
+     */
+    IoctlResult<Integer> checkExtension(long capability);
+
+    /**
+     * Maps {@code length} bytes (a multiple of the page size) of zeroed user memory and returns it.
+     * Only memory mapped here (or, for a real kernel, any mapped memory of the process) is a
+     * valid user pointer in ioctl arguments. Errors: {@code -EINVAL} for a bad length,
+     * {@code -ENOMEM}.
+     */
+    IoctlResult<UserMemory> mmap(long length);
+
+    /** Unmaps memory returned by {@link #mmap(long)}. Errors: {@code -EINVAL} if it is not mapped. */
+    IoctlResult<Integer> munmap(UserMemory memory);
+
+    /**
+     * Returns the host's view of {@code length} bytes of user memory at {@code address}, the way
+     * {@code copy_from_user} would see them. Errors: {@code -EFAULT} when any byte of the range
+     * is not mapped user memory. The kit reads the bitmaps of {@code KVM_GET_USER_DIRTY_LOG_ADDR}
+     * through this, so a wrong address is an error value, not a crash.
+     */
+    IoctlResult<MemorySegment> accessUser(long address, long length);
+
+    /**
+     * {@code KVM_SET_USER_MEMORY_REGION}: creates, moves, re-flags or (size 0) deletes a memslot.
+     * Errors in check order: {@code -EINVAL} (slot out of range, unknown flag, unaligned size,
+     * gpa or user address, size or user address change of an existing slot), {@code -EEXIST}
+     * (overlap with another slot), {@code -ENOMEM}.
+     */
+    IoctlResult<Integer> setUserMemoryRegion(MemoryRegion region);
+
+    /**
+     * {@code KVM_GET_DIRTY_LOG}: copies the slot's dirty bitmap to user memory at
+     * {@code dirtyBitmap} ({@code ALIGN(npages, 64) / 8} bytes, all of them written) and clears
+     * the pages it reports, so the next call reports only later writes. Returns 0.
+     * Errors in check order: {@code -EINVAL} (slot id out of range), {@code -ENOENT} (no such
+     * slot, or logging off), {@code -EFAULT} (the buffer is not writable user memory).
+     */
+    IoctlResult<Integer> getDirtyLog(int slot, long dirtyBitmap);
+
+    /**
+     * {@code KVM_GET_USER_DIRTY_LOG_ADDR} (RFC 4.39): reads {@code struct kvm_user_dirty_log}
+     * at user address {@code argp} (see {@link UserDirtyLog}), fills in the two bitmap
+     * addresses of its slot and writes it back. Returns 0.
+     * Errors: {@code -EFAULT} (argp not mapped), {@code -EINVAL} (slot out of range),
+     * {@code -ENOENT} (slot without dirty logging). Requires {@link Capability#USER_DIRTY_LOG};
+     * a backend without it returns {@code -ENOTTY}.
+     */
+    IoctlResult<Integer> getUserDirtyLogAddr(long argp);
+
+    /**
+     * {@code KVM_SWITCH_DIRTY_LOG} (RFC 4.40): if the slot was written since the last switch,
+     * clears the cold bitmap, makes it the active one and returns 0; the previously active bitmap
+     * then holds the pages dirtied since the last switch. Returns 1 when the slot was clean (no
+     * switch). Errors: {@code -EINVAL} (slot out of range), {@code -ENOENT} (slot without dirty
+     * logging). Requires {@link Capability#USER_DIRTY_LOG}; without it, {@code -ENOTTY}.
+     */
+    IoctlResult<Integer> switchDirtyLog(int slot);
+
+    /** {@code KVM_CREATE_VCPU}: creates vCPU {@code id}. Errors: {@code -EINVAL}, {@code -EEXIST}. */
+    IoctlResult<BackendVcpu> createVcpu(int id);
+
+    /** Destroys the VM, its vCPUs and every resource it holds. Idempotent; never throws. */
+    @Override
+    void close();
+}

@@ -1,0 +1,24 @@
+package org.dirtylog.spi;
+
+/**
+ * Something a backend can do. A conformance rule needs a set of capabilities; a backend
+ * without one of them gets NOT_APPLICABLE for that rule, with the missing capability named.
+ */
+@Api(Api.Status.STABLE)
+public enum Capability {
+    /** {@code KVM_GET_DIRTY_LOG} (api.rst 4.8): copy-and-clear harvest into a user buffer. */
+    GET_DIRTY_LOG,
+    /** The RFC's {@code KVM_GET_USER_DIRTY_LOG_ADDR} and {@code KVM_SWITCH_DIRTY_LOG} (4.39, 4.40). */
+    USER_DIRTY_LOG,
+    /** Moving a memslot to a new guest physical address with {@code KVM_SET_USER_MEMORY_REGION}. */
+    MEMSLOT_MOVE,
+    /** vCPUs that run a batch of guest writes synchronously. */
+    GUEST_WRITES,
+    /** vCPUs that write iteration numbers into random pages until stopped (the selftest guest). */
+    RANDOM_WRITES;
+
+    /** Returns the name used in reports, e.g. {@code user-dirty-log}. */
+    public String label() {
+        return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+    }
+}

@@ -1,0 +1,44 @@
+package org.dirtylog.cli;
+
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * {@code ./dirtylog}: dispatches to the kit's commands. Exit codes follow the commands:
+ * 0 success, 1 a negative verdict (uncertified, model outcome differs), 2 bad usage.
+ */
+public final class DirtyLog {
+
+    private static final String USAGE = """
+            usage: dirtylog <command> [options]
+              certify   certify backends against the rule catalogue (all built-in ones by default)
+              backends  list the backends found, their capabilities and availability
+              check     model-check the TLA+ specification with TLC
+              test      run every test of the kit (./mvnw verify)
+              bench     run the benchmarks""";
+
+    private DirtyLog() {
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    static int run(String[] args) {
+        if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h") || args[0].equals("help")) {
+            System.out.println(USAGE);
+            return args.length == 0 ? 2 : 0;
+        }
+        List<String> rest = Arrays.asList(args).subList(1, args.length);
+        return switch (args[0]) {
+            case "check" -> org.dirtylog.spec.CheckCommand.run(rest);
+            case "certify" -> org.dirtylog.conformance.cli.CertifyCommand.run(rest);
+            case "backends" -> org.dirtylog.conformance.cli.BackendsCommand.run(rest);
+            default -> {
+                System.err.println("dirtylog: unknown command '" + args[0]
+                        + "' (known: certify, backends, check, test, bench)");
+                yield 2;
+            }
+        };
+    }
+}
