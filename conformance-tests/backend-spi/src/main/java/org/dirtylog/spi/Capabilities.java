@@ -6,13 +6,21 @@ import java.util.Set;
 /**
  * What a backend supports.
  *
+ * <p>The kit places its memslots inside {@code [guestPhysBase, guestPhysLimit)} and uses slot
+ * ids from 0 upwards. A backend that needs memslots of its own (guest code, a page shared with
+ * the host) must put them outside that range and give them the highest slot ids.
+ *
  * @param features the capabilities it has
  * @param userDirtyLogGeneration the {@code KVM_CAP_USER_DIRTY_LOG} generation it implements,
  *                               0 when it has no RFC ioctls (mainline kernels)
  * @param maxVcpus how many vCPUs a VM of this backend can run at once
+ * @param guestPhysBase lowest guest physical address the kit may use for its memslots
+ * @param guestPhysLimit first guest physical address past what the kit may use (and what the
+ *                       backend's vCPUs can write)
  */
 @Api(Api.Status.STABLE)
-public record Capabilities(Set<Capability> features, int userDirtyLogGeneration, int maxVcpus) {
+public record Capabilities(Set<Capability> features, int userDirtyLogGeneration, int maxVcpus,
+                           long guestPhysBase, long guestPhysLimit) {
 
     public Capabilities {
         features = features.isEmpty() ? Set.of() : Set.copyOf(EnumSet.copyOf(features));
@@ -22,6 +30,9 @@ public record Capabilities(Set<Capability> features, int userDirtyLogGeneration,
         }
         if (maxVcpus < 1) {
             throw new IllegalArgumentException("maxVcpus must be >= 1: " + maxVcpus);
+        }
+        if ((guestPhysBase & (KvmApi.PAGE_SIZE - 1)) != 0 || guestPhysLimit <= guestPhysBase) {
+            throw new IllegalArgumentException("guest physical range must be page aligned and non-empty");
         }
     }
 
