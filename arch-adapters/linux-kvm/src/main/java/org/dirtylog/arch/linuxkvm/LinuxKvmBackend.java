@@ -1,0 +1,99 @@
+package org.dirtylog.arch.linuxkvm;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.EnumSet;
+import org.dirtylog.spi.Availability;
+import org.dirtylog.spi.BackendVm;
+import org.dirtylog.spi.Capabilities;
+import org.dirtylog.spi.Capability;
+import org.dirtylog.spi.DirtyLogBackend;
+import org.dirtylog.spi.Errno;
+import org.dirtylog.spi.IoctlResult;
+
+/**
+ * {@code linux-kvm}: the host kernel's KVM through {@code /dev/kvm}, driven with the Foreign
+ * Function &amp; Memory API. The kit certifies the kernel itself: every ioctl here is the real
+ * one, every guest write is a real store of an x86 guest through the kernel's MMU.
+ */
+public final class LinuxKvmBackend implements DirtyLogBackend {
+
+    /** The name users pass to {@code --backend}. */
+    public static final String NAME = "linux-kvm";
+
+    private static final Capabilities CAPABILITIES = new Capabilities(
+            EnumSet.of(Capability.GET_DIRTY_LOG, Capability.MEMSLOT_MOVE, Capability.GUEST_WRITES,
+                    Capability.RANDOM_WRITES),
+            0, GuestProgram.MAX_VCPUS, GuestProgram.KIT_BASE, GuestProgram.KIT_LIMIT);
+
+    private final Path device;
+
+    /** Returns the backend for {@code /dev/kvm}; touches nothing until asked. */
+    public LinuxKvmBackend() {
+        this(Path.of(Kvm.DEVICE));
+    }
+
+    /** Returns a backend for another device node (tests point it at missing or unreadable files). */
+    LinuxKvmBackend(Path device) {
+        this.device = device;
+    }
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public String description() {
+        return "the host kernel's KVM through /dev/kvm (FFM, x86-64 long-mode guest; KVM_GET_DIRTY_LOG only)";
+    }
+
+    /**
+     * Returns available when {@code /dev/kvm} opens read-write and answers API version 12; else
+     * the cause, and for a permission problem the fix.
+     */
+    @Override
+    public Availability availability() {
+        return availability(device);
+    }
+
+    static Availability availability(Path device) {
+        if (!Files.exists(device)) {
+            return Availability.unavailable(device + " does not exist: load the kvm module (kvm_intel or kvm_amd)"
+                    + " on a host with hardware virtualization, or pass the device into this container");
+        }
+        IoctlResult<Kvm> opened = Kvm.open(device.toString());
+        if (opened instanceof IoctlResult.Ok<Kvm> ok) {
+            ok.value().close();
+            return Availability.AVAILABLE;
+        }
+        Errno e = opened.errnoOrNull();
+        if (e.equals(Errno.EACCES) || e.equals(Errno.EPERM)) {
+            return permissionDenied(device);
+        }
+        if (e.equals(Errno.EINVAL) || e.equals(Errno.ENOTTY)) {
+            return Availability.unavailable(device + " does not speak KVM API version " + KvmIoctls.KVM_API_VERSION);
+        }
+        return Availability.unavailable("cannot open " + device + ": " + e);
+    }
+
+    private static Availability permissionDenied(Path device) {
+        return Availability.unavailable("permission denied opening " + device + " as user "
+                + System.getProperty("user.name") + ": add the user to group kvm"
+                + " (sudo usermod -aG kvm $USER, then log in again) or run as root");
+    }
+
+    @Override
+    public Capabilities capabilities() {
+        return CAPABILITIES;
+    }
+
+    /**
+     * {@code KVM_CREATE_VM}: returns a VM with only the backend's own memslot. Errors:
+     * {@code -ENOENT} (no device), {@code -EACCES} (no permission), those of the kernel.
+     */
+    @Override
+    public IoctlResult<BackendVm> createVm() {
+        return LinuxKvmVm.create(device.toString());
+    }
+}

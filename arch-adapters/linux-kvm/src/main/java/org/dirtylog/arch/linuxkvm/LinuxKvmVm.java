@@ -1,0 +1,257 @@
+package org.dirtylog.arch.linuxkvm;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentSkipListMap;
+import org.dirtylog.spi.BackendVcpu;
+import org.dirtylog.spi.BackendVm;
+import org.dirtylog.spi.Errno;
+import org.dirtylog.spi.IoctlResult;
+import org.dirtylog.spi.KvmApi;
+import org.dirtylog.spi.MemoryRegion;
+import org.dirtylog.spi.UserMemory;
+
+/**
+ * A VM of the host kernel: its own {@code /dev/kvm} fd and VM fd, the backend memslot with the
+ * guest program (at the highest slot id), the kit's mappings and the vCPUs. Everything is
+ * released by {@link #close()}.
+ */
+final class LinuxKvmVm implements BackendVm {
+
+    private static final int SLOT_ID_MASK = (1 << KvmApi.ADDRESS_SPACE_SHIFT) - 1;
+
+    private final Kvm kvm;
+    private final VmFd vm;
+    private final long kvmRunSize;
+    private final int backendSlot;
+    private final UserMapping privateMemory;
+    private final ConcurrentSkipListMap<Long, UserMapping> mappings = new ConcurrentSkipListMap<>();
+    // Guarded by this.
+    private final List<LinuxKvmVcpu> vcpus = new ArrayList<>();
+    // Guarded by this.
+    private boolean closed;
+
+    private LinuxKvmVm(Kvm kvm, VmFd vm, long kvmRunSize, int backendSlot, UserMapping privateMemory) {
+        this.kvm = kvm;
+        this.vm = vm;
+        this.kvmRunSize = kvmRunSize;
+        this.backendSlot = backendSlot;
+        this.privateMemory = privateMemory;
+    }
+
+    /**
+     * {@code KVM_CREATE_VM} on {@code device} plus the backend memslot: returns a VM with no kit memslots and no
+     * vCPUs. Errors: those of opening {@code /dev/kvm}, {@code KVM_CREATE_VM}, {@code mmap},
+     * {@code KVM_SET_USER_MEMORY_REGION}.
+     */
+    static IoctlResult<BackendVm> create(String device) {
+        IoctlResult<Kvm> opened = Kvm.open(device);
+        if (!(opened instanceof IoctlResult.Ok<Kvm> okKvm)) {
+            return IoctlResult.err(opened.errnoOrNull());
+        }
+        Kvm kvm = okKvm.value();
+        IoctlResult<Integer> runSize = kvm.vcpuMmapSize();
+        IoctlResult<Integer> slots = kvm.checkExtension(KvmApi.KVM_CAP_NR_MEMSLOTS);
+        IoctlResult<VmFd> created = kvm.createVm();
+        Errno failure = firstError(runSize, slots, created);
+        if (failure == null && slots.value() < 2) {
+            failure = Errno.ENOSPC;
+        }
+        if (failure != null) {
+            if (created.isOk()) {
+                created.value().close();
+            }
+            kvm.close();
+            return IoctlResult.err(failure);
+        }
+        VmFd vm = created.value();
+        IoctlResult<UserMapping> mapped = UserMapping.map(GuestProgram.PRIVATE_SIZE);
+        if (!(mapped instanceof IoctlResult.Ok<UserMapping> okMapped)) {
+            vm.close();
+            kvm.close();
+            return IoctlResult.err(mapped.errnoOrNull());
+        }
+        UserMapping memory = okMapped.value();
+        GuestProgram.install(memory.segment());
+        int backendSlot = slots.value() - 1;
+        IoctlResult<Integer> slot = vm.setUserMemoryRegion(backendSlot, 0, 0, GuestProgram.PRIVATE_SIZE,
+                memory.address());
+        if (!slot.isOk()) {
+            vm.close();
+            kvm.close();
+            memory.unmap();
+            return IoctlResult.err(slot.errnoOrNull());
+        }
+        return IoctlResult.ok(new LinuxKvmVm(kvm, vm, runSize.value(), backendSlot, memory));
+    }
+
+    private static Errno firstError(IoctlResult<?>... results) {
+        for (IoctlResult<?> r : results) {
+            if (!r.isOk()) {
+                return r.errnoOrNull();
+            }
+        }
+        return null;
+    }
+
+    /**
+     * {@code KVM_CHECK_EXTENSION} on the VM fd, with two answers changed: {@code KVM_CAP_NR_MEMSLOTS}
+     * is one less (the backend keeps the highest slot), and {@link KvmApi#KVM_CAP_USER_DIRTY_LOG}
+     * is 0: mainline never merged the RFC and gave number 55 to {@code KVM_CAP_XSAVE}, so the
+     * kernel's own answer (1 here) would wrongly claim RFC generation 1.
+     */
+    @Override
+    public IoctlResult<Integer> checkExtension(long capability) {
+        if (capability == KvmApi.KVM_CAP_USER_DIRTY_LOG) {
+            return IoctlResult.ok(0);
+        }
+        if (capability == KvmApi.KVM_CAP_NR_MEMSLOTS) {
+            return IoctlResult.ok(backendSlot);
+        }
+        return vm.checkExtension(capability);
+    }
+
+    /** Returns fresh anonymous memory (see {@link UserMapping#map}). Errors: {@code -EINVAL}, {@code -ENOMEM}, {@code -EBADF}. */
+    @Override
+    public IoctlResult<UserMemory> mmap(long length) {
+        if (length <= 0 || (length & (KvmApi.PAGE_SIZE - 1)) != 0) {
+            return IoctlResult.err(Errno.EINVAL);
+        }
+        synchronized (this) {
+            if (closed) {
+                return IoctlResult.err(Errno.EBADF);
+            }
+            IoctlResult<UserMapping> mapped = UserMapping.map(length);
+            if (mapped instanceof IoctlResult.Ok<UserMapping> ok) {
+                mappings.put(ok.value().address(), ok.value());
+            }
+            return mapped.map(m -> new UserMemory(m.address(), m.segment()));
+        }
+    }
+
+    /** Unmaps memory from {@link #mmap(long)}; its segments become inaccessible. Errors: {@code -EINVAL}. */
+    @Override
+    public synchronized IoctlResult<Integer> munmap(UserMemory memory) {
+        UserMapping m = mappings.get(memory.address());
+        if (m == null || m.length() != memory.length()) {
+            return IoctlResult.err(Errno.EINVAL);
+        }
+        mappings.remove(memory.address());
+        m.unmap();
+        return IoctlResult.ok(0);
+    }
+
+    /**
+     * Returns the bytes at {@code [address, address + length)} when they lie inside one mapping
+     * this VM made; a range crossing mappings or outside them is {@code -EFAULT}, so a wrong
+     * address never reaches a real load.
+     */
+    @Override
+    public IoctlResult<MemorySegment> accessUser(long address, long length) {
+        if (length < 0) {
+            return IoctlResult.err(Errno.EFAULT);
+        }
+        Map.Entry<Long, UserMapping> below = mappings.floorEntry(address);
+        if (below == null || !below.getValue().contains(address, length)) {
+            return IoctlResult.err(Errno.EFAULT);
+        }
+        UserMapping m = below.getValue();
+        return IoctlResult.ok(m.segment().asSlice(address - m.address(), length));
+    }
+
+    /**
+     * {@code KVM_SET_USER_MEMORY_REGION} ({@code kvm_set_memory_region}); the kernel checks, in
+     * order: {@code -EINVAL} (slot id, flags, alignment, size or address change), {@code -EEXIST}
+     * (overlap), {@code -ENOMEM}. Slot ids at or above the backend's own slot are {@code -EINVAL},
+     * as if out of range, matching {@link #checkExtension(long)}. TLA+: LogOn / LogOff.
+     */
+    @Override
+    public IoctlResult<Integer> setUserMemoryRegion(MemoryRegion region) {
+        if (reserved(region.slot())) {
+            return IoctlResult.err(Errno.EINVAL);
+        }
+        return vm.setUserMemoryRegion(region.slot(), region.flags(), region.guestPhysAddr(),
+                region.memorySize(), region.userspaceAddr());
+    }
+
+    /**
+     * {@code KVM_GET_DIRTY_LOG} ({@code kvm_vm_ioctl_get_dirty_log}, legacy mode: the kernel takes
+     * the bits, write-protects the pages and copies the bitmap out). Errors in check order:
+     * {@code -EINVAL}, {@code -ENOENT}, {@code -EFAULT}. TLA+: HarvestBegin, WriteProtect,
+     * CopyToUser, HarvestEnd.
+     */
+    @Override
+    public IoctlResult<Integer> getDirtyLog(int slot, long dirtyBitmap) {
+        if (reserved(slot)) {
+            return IoctlResult.err(Errno.EINVAL);
+        }
+        return vm.getDirtyLog(slot, dirtyBitmap);
+    }
+
+    private boolean reserved(int slot) {
+        return (slot >>> KvmApi.ADDRESS_SPACE_SHIFT) == 0 && (slot & SLOT_ID_MASK) == backendSlot;
+    }
+
+    /** Returns {@code -ENOTTY}: mainline has no {@code KVM_GET_USER_DIRTY_LOG_ADDR}, the kernel's answer to an unknown ioctl. */
+    @Override
+    public IoctlResult<Integer> getUserDirtyLogAddr(long argp) {
+        return IoctlResult.err(Errno.ENOTTY);
+    }
+
+    /** Returns {@code -ENOTTY}: mainline has no {@code KVM_SWITCH_DIRTY_LOG}. */
+    @Override
+    public IoctlResult<Integer> switchDirtyLog(int slot) {
+        return IoctlResult.err(Errno.ENOTTY);
+    }
+
+    /**
+     * {@code KVM_CREATE_VCPU}: returns vCPU {@code id} in long mode. Errors: {@code -EINVAL}
+     * (id outside {@code [0, MAX_VCPUS)}, the shared areas of the backend memslot), {@code -EEXIST},
+     * {@code -EBADF} (closed), those of the kernel.
+     */
+    @Override
+    public synchronized IoctlResult<BackendVcpu> createVcpu(int id) {
+        if (closed) {
+            return IoctlResult.err(Errno.EBADF);
+        }
+        if (id < 0 || id >= GuestProgram.MAX_VCPUS) {
+            return IoctlResult.err(Errno.EINVAL);
+        }
+        IoctlResult<LinuxKvmVcpu> created = LinuxKvmVcpu.create(vm, id, kvmRunSize, privateMemory.segment());
+        if (created instanceof IoctlResult.Ok<LinuxKvmVcpu> ok) {
+            vcpus.add(ok.value());
+        }
+        return created.map(v -> v);
+    }
+
+    /**
+     * Kicks and joins every vCPU thread, closes the vCPU, VM and {@code /dev/kvm} fds, then unmaps
+     * the kit's memory and the backend memslot (after the fds, so no vCPU can still touch them).
+     */
+    @Override
+    public void close() {
+        List<LinuxKvmVcpu> toClose;
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            toClose = List.copyOf(vcpus);
+            vcpus.clear();
+        }
+        for (LinuxKvmVcpu v : toClose) {
+            v.close();
+        }
+        vm.close();
+        kvm.close();
+        synchronized (this) {
+            for (UserMapping m : mappings.values()) {
+                m.unmap();
+            }
+            mappings.clear();
+        }
+        privateMemory.unmap();
+    }
+}

@@ -1,0 +1,94 @@
+package org.dirtylog.arch.linuxkvm;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import org.dirtylog.spi.Errno;
+import org.dirtylog.spi.IoctlResult;
+
+/** A VM file descriptor from {@code KVM_CREATE_VM}: the vm ioctls the backend needs. */
+final class VmFd implements AutoCloseable {
+
+    private static final long REGION_SLOT = KvmStructs.offsetOf(KvmStructs.KVM_USERSPACE_MEMORY_REGION, "slot");
+    private static final long REGION_FLAGS = KvmStructs.offsetOf(KvmStructs.KVM_USERSPACE_MEMORY_REGION, "flags");
+    private static final long REGION_GPA = KvmStructs.offsetOf(KvmStructs.KVM_USERSPACE_MEMORY_REGION, "guest_phys_addr");
+    private static final long REGION_SIZE = KvmStructs.offsetOf(KvmStructs.KVM_USERSPACE_MEMORY_REGION, "memory_size");
+    private static final long REGION_UADDR = KvmStructs.offsetOf(KvmStructs.KVM_USERSPACE_MEMORY_REGION, "userspace_addr");
+    private static final long LOG_SLOT = KvmStructs.offsetOf(KvmStructs.KVM_DIRTY_LOG, "slot");
+    private static final long LOG_BITMAP = KvmStructs.offsetOf(KvmStructs.KVM_DIRTY_LOG, "dirty_bitmap");
+
+    private final OwnedFd fd;
+
+    VmFd(OwnedFd fd) {
+        this.fd = fd;
+    }
+
+    /**
+     * {@code KVM_CHECK_EXTENSION} on the VM fd (per-VM answers, {@code KVM_CAP_CHECK_EXTENSION_VM}):
+     * returns the capability's value, 0 when absent.
+     */
+    IoctlResult<Integer> checkExtension(long capability) {
+        return IoctlResult.ofKernelReturn(fd.ioctl(KvmIoctls.KVM_CHECK_EXTENSION, capability));
+    }
+
+    /**
+     * {@code KVM_SET_USER_MEMORY_REGION} ({@code kvm_vm_ioctl_set_memory_region}): creates, moves,
+     * re-flags or (size 0) deletes a memslot; returns 0. Errors in the kernel's check order:
+     * {@code -EINVAL}, {@code -EEXIST}, {@code -ENOMEM}. TLA+: LogOn / LogOff for flag changes.
+     */
+    IoctlResult<Integer> setUserMemoryRegion(int slot, int flags, long guestPhysAddr, long memorySize,
+                                             long userspaceAddr) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment region = arena.allocate(KvmStructs.KVM_USERSPACE_MEMORY_REGION);
+            // Native memory: the kernel copies the struct in before the ioctl returns.
+            region.set(ValueLayout.JAVA_INT, REGION_SLOT, slot);
+            region.set(ValueLayout.JAVA_INT, REGION_FLAGS, flags);
+            region.set(ValueLayout.JAVA_LONG, REGION_GPA, guestPhysAddr);
+            region.set(ValueLayout.JAVA_LONG, REGION_SIZE, memorySize);
+            region.set(ValueLayout.JAVA_LONG, REGION_UADDR, userspaceAddr);
+            return IoctlResult.ofKernelReturn(fd.ioctl(KvmIoctls.KVM_SET_USER_MEMORY_REGION, region.address()));
+        }
+    }
+
+    /**
+     * {@code KVM_GET_DIRTY_LOG} ({@code kvm_vm_ioctl_get_dirty_log}): copies the slot's bitmap to
+     * the user address {@code dirtyBitmap} and re-arms tracking of the pages it reports; returns 0.
+     * Errors in check order: {@code -EINVAL} (slot id), {@code -ENOENT} (no slot or no log),
+     * {@code -EFAULT} (copy_to_user). TLA+: HarvestBegin .. CopyToUser .. HarvestEnd.
+     */
+    IoctlResult<Integer> getDirtyLog(int slot, long dirtyBitmap) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment log = arena.allocate(KvmStructs.KVM_DIRTY_LOG);
+            // Native memory: the kernel reads the struct; it writes only to dirtyBitmap.
+            log.set(ValueLayout.JAVA_INT, LOG_SLOT, slot);
+            log.set(ValueLayout.JAVA_LONG, LOG_BITMAP, dirtyBitmap);
+            MemorySegment capture = Syscalls.allocateCapture(arena);
+            return IoctlResult.ofKernelReturn(fd.ioctl(KvmIoctls.KVM_GET_DIRTY_LOG, log.address(), capture));
+        }
+    }
+
+    /**
+     * {@code KVM_CREATE_VCPU}: returns vCPU {@code id} with its {@code kvm_run} page mapped
+     * ({@code kvmRunSize} bytes from {@link Kvm#vcpuMmapSize()}). Errors: {@code -EINVAL} (id out
+     * of range), {@code -EEXIST}, those of {@code mmap}.
+     */
+    IoctlResult<VcpuFd> createVcpu(int id, long kvmRunSize) {
+        long r = fd.ioctl(KvmIoctls.KVM_CREATE_VCPU, id);
+        if (r < 0) {
+            return IoctlResult.err(Errno.fromKernelReturn(r));
+        }
+        OwnedFd vcpu = new OwnedFd((int) r);
+        long run = vcpu.mmapShared(kvmRunSize);
+        if (run < 0) {
+            vcpu.close();
+            return IoctlResult.err(Errno.fromKernelReturn(run));
+        }
+        return IoctlResult.ok(new VcpuFd(id, vcpu, run, kvmRunSize));
+    }
+
+    /** Closes the VM fd; the kernel destroys the VM once its vCPU fds are closed too. Idempotent. */
+    @Override
+    public void close() {
+        fd.close();
+    }
+}
