@@ -73,4 +73,109 @@ class LinuxKvmVmTests {
             }
         }
     }
+
+    private static UserMemory loggedSlot(BackendVm vm, int slot, long gpa) {
+        UserMemory memory = vm.mmap(PAGES * KvmApi.PAGE_SIZE).value();
+        assertEquals(IoctlResult.ok(0), vm.setUserMemoryRegion(
+                new MemoryRegion(slot, KvmApi.KVM_MEM_LOG_DIRTY_PAGES, gpa, memory.length(), memory.address())));
+        return memory;
+    }
+
+    @Test
+    void getDirtyLogOnACleanSlotOverwritesTheWholeBufferWithZeros() {
+        try (BackendVm vm = KvmDevice.newVm()) {
+            loggedSlot(vm, 0, GPA);
+            UserMemory buffer = vm.mmap(KvmApi.PAGE_SIZE).value();
+            buffer.segment().fill((byte) 0xff);
+            long[] words = bitmap(vm, buffer, 0);
+            assertEquals(0, words[0] | words[1]);
+        }
+    }
+
+    @Test
+    void loggingOffMakesGetDirtyLogReturnEnoentAndOnAgainStartsClean() {
+        try (BackendVm vm = KvmDevice.newVm()) {
+            UserMemory memory = loggedSlot(vm, 0, GPA);
+            UserMemory buffer = vm.mmap(KvmApi.PAGE_SIZE).value();
+            BackendVcpu vcpu = vm.createVcpu(0).value();
+            vcpu.runWrites(List.of(new GuestWrite(GPA, 1))).value();
+            MemoryRegion region = new MemoryRegion(0, KvmApi.KVM_MEM_LOG_DIRTY_PAGES, GPA, memory.length(), memory.address());
+
+            assertEquals(IoctlResult.ok(0), vm.setUserMemoryRegion(region.withFlags(0)));
+            assertEquals(Errno.ENOENT, vm.getDirtyLog(0, buffer.address()).errnoOrNull());
+            assertEquals(IoctlResult.ok(0), vm.setUserMemoryRegion(region));
+            long[] words = bitmap(vm, buffer, 0);
+            assertEquals(0, words[0] | words[1]);
+        }
+    }
+
+    @Test
+    void movingALoggedSlotKeepsItsPendingBits() {
+        try (BackendVm vm = KvmDevice.newVm()) {
+            UserMemory memory = loggedSlot(vm, 0, GPA);
+            UserMemory buffer = vm.mmap(KvmApi.PAGE_SIZE).value();
+            vm.createVcpu(0).value().runWrites(List.of(new GuestWrite(GPA + 3 * KvmApi.PAGE_SIZE, 7))).value();
+            MemoryRegion region = new MemoryRegion(0, KvmApi.KVM_MEM_LOG_DIRTY_PAGES, GPA, memory.length(), memory.address());
+
+            assertEquals(IoctlResult.ok(0), vm.setUserMemoryRegion(region.movedTo(GPA + 0x100_0000)));
+            assertEquals(1L << 3, bitmap(vm, buffer, 0)[0]);
+        }
+    }
+
+    @Test
+    void getDirtyLogErrorsComeInTheKernelsCheckOrder() {
+        try (BackendVm vm = KvmDevice.newVm()) {
+            loggedSlot(vm, 0, GPA);
+            UserMemory buffer = vm.mmap(KvmApi.PAGE_SIZE).value();
+            assertEquals(Errno.EINVAL, vm.getDirtyLog(40_000, buffer.address()).errnoOrNull());
+            assertEquals(Errno.ENOENT, vm.getDirtyLog(1, buffer.address()).errnoOrNull());
+            assertEquals(Errno.EFAULT, vm.getDirtyLog(0, 8).errnoOrNull());
+        }
+    }
+
+    @Test
+    void theBackendMemslotIsReservedAndTheRfcCapabilityIsAbsent() {
+        try (BackendVm vm = KvmDevice.newVm()) {
+            int slots = vm.checkExtension(KvmApi.KVM_CAP_NR_MEMSLOTS).value();
+            assertTrue(slots > 1);
+            UserMemory memory = vm.mmap(KvmApi.PAGE_SIZE).value();
+            assertEquals(Errno.EINVAL, vm.setUserMemoryRegion(
+                    new MemoryRegion(slots, 0, GPA, memory.length(), memory.address())).errnoOrNull());
+            assertEquals(IoctlResult.ok(0), vm.setUserMemoryRegion(
+                    new MemoryRegion(slots - 1, 0, GPA, memory.length(), memory.address())));
+            assertEquals(IoctlResult.ok(0), vm.checkExtension(KvmApi.KVM_CAP_USER_DIRTY_LOG));
+            assertEquals(Errno.ENOTTY, vm.getUserDirtyLogAddr(memory.address()).errnoOrNull());
+            assertEquals(Errno.ENOTTY, vm.switchDirtyLog(0).errnoOrNull());
+        }
+    }
+
+    @Test
+    void accessUserReadsOnlyMemoryThisVmMapped() {
+        try (BackendVm vm = KvmDevice.newVm()) {
+            UserMemory memory = vm.mmap(2 * KvmApi.PAGE_SIZE).value();
+            memory.segment().set(ValueLayout.JAVA_LONG, KvmApi.PAGE_SIZE, 42L);
+            MemorySegment view = vm.accessUser(memory.address() + KvmApi.PAGE_SIZE, 8).value();
+            assertEquals(42L, view.get(ValueLayout.JAVA_LONG, 0));
+            assertEquals(Errno.EFAULT, vm.accessUser(memory.address() + KvmApi.PAGE_SIZE, KvmApi.PAGE_SIZE + 1).errnoOrNull());
+            assertEquals(Errno.EFAULT, vm.accessUser(8, 8).errnoOrNull());
+            assertEquals(Errno.EFAULT, vm.accessUser(-8, 16).errnoOrNull());
+            assertEquals(IoctlResult.ok(0), vm.munmap(memory));
+            assertEquals(Errno.EFAULT, vm.accessUser(memory.address(), 8).errnoOrNull());
+            assertEquals(Errno.EINVAL, vm.munmap(memory).errnoOrNull());
+            assertEquals(Errno.EINVAL, vm.mmap(100).errnoOrNull());
+        }
+    }
+
+    @Test
+    void aWriteOutsideEveryMemslotIsEfaultAndTheVcpuStillRunsAfterwards() {
+        try (BackendVm vm = KvmDevice.newVm()) {
+            UserMemory memory = loggedSlot(vm, 0, GPA);
+            BackendVcpu vcpu = vm.createVcpu(0).value();
+            assertEquals(Errno.EFAULT, vcpu.runWrites(List.of(new GuestWrite(GPA + 0x1000_0000, 1))).errnoOrNull());
+            assertEquals(Errno.EFAULT, vcpu.runWrites(List.of(new GuestWrite(GuestProgram.CODE_GPA, 1))).errnoOrNull());
+            assertEquals(Errno.EFAULT, vcpu.runWrites(List.of(new GuestWrite(GuestProgram.KIT_LIMIT, 1))).errnoOrNull());
+            assertEquals(IoctlResult.ok(1), vcpu.runWrites(List.of(new GuestWrite(GPA + 8, 9))));
+            assertEquals(9L, memory.segment().get(ValueLayout.JAVA_LONG, 8));
+        }
+    }
 }
