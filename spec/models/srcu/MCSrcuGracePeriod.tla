@@ -1,0 +1,4 @@
+-------------------------- MODULE MCSrcuGracePeriod --------------------------
+(* Model of the abstract SrcuGracePeriod spec for TLC.                     *)
+EXTENDS SrcuGracePeriod
+==============================================================================
