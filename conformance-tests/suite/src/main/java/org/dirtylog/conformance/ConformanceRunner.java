@@ -1,0 +1,236 @@
+package org.dirtylog.conformance;
+
+import java.io.PrintStream;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Collectors;
+import org.dirtylog.spi.BackendVm;
+import org.dirtylog.spi.Capability;
+import org.dirtylog.spi.DirtyLogBackend;
+import org.dirtylog.spi.IoctlResult;
+
+/**
+ * Runs the rule catalogue against a backend. Every rule gets a fresh VM and runs on a worker
+ * thread of its own with a timeout, so a backend that hangs or throws costs one rule an ERROR
+ * and the run goes on with the next rule.
+ */
+public final class ConformanceRunner {
+
+    /** How long closing a VM may take after its rule ended badly before the runner moves on. */
+    private static final Duration CLOSE_GRACE = Duration.ofSeconds(2);
+
+    private static final Map<String, Method> CHECKS = discoverChecks();
+
+    private final RunOptions options;
+    private final PrintStream progress;
+
+    /** Returns a runner with {@code options} that prints one line per rule to {@code progress}. */
+    public ConformanceRunner(RunOptions options, PrintStream progress) {
+        this.options = options;
+        this.progress = progress;
+    }
+
+    /** Returns the rules these options select, in catalogue order. */
+    public List<Rule> selectedRules() {
+        return RuleCatalogue.rules().stream().filter(r -> options.selects(r.id())).toList();
+    }
+
+    /** Runs every selected rule against {@code backend} and returns the certificate. */
+    public Certificate certify(DirtyLogBackend backend) {
+        Instant started = Instant.now();
+        long t0 = System.nanoTime();
+        List<Rule> rules = selectedRules();
+        progress.printf(Locale.ROOT, "certify %s (seed %d, %d rules)%n", backend.name(), options.seed(), rules.size());
+        List<RuleResult> results = new ArrayList<>();
+        for (int i = 0; i < rules.size(); i++) {
+            RuleResult r = run(backend, rules.get(i));
+            results.add(r);
+            progress.printf(Locale.ROOT, "  [%2d/%d] %-13s %-14s %6.2fs  %s%n", i + 1, rules.size(), r.rule().id(),
+                    r.verdict(), r.seconds(), oneLine(r.message(), 110));
+            progress.flush();
+        }
+        List<String> notRun = RuleCatalogue.rules().stream()
+                .filter(r -> r.level() == Level.MUST && results.stream().noneMatch(x -> x.rule().id().equals(r.id())))
+                .map(Rule::id).toList();
+        return new Certificate(backend.name(), backend.description(), backend.capabilities(), KitVersion.get(),
+                options.seed(), started, (System.nanoTime() - t0) / 1e9, results, notRun, Environment.current());
+    }
+
+    /** Returns the seed rule {@code id} uses in a run with seed {@code runSeed}. */
+    public static long ruleSeed(long runSeed, String id) {
+        long h = runSeed ^ 0x9E3779B97F4A7C15L;
+        for (char c : id.toCharArray()) {
+            h = (h ^ c) * 0x100000001B3L;
+        }
+        return h ^ (h >>> 31);
+    }
+
+    /** Runs one rule against {@code backend} and returns its verdict. */
+    public RuleResult run(DirtyLogBackend backend, Rule rule) {
+        long t0 = System.nanoTime();
+        EnumSet<Capability> missing = EnumSet.noneOf(Capability.class);
+        missing.addAll(rule.requires());
+        missing.removeAll(backend.capabilities().features());
+        if (!missing.isEmpty()) {
+            return new RuleResult(rule, Verdict.NOT_APPLICABLE, "needs capability " + missing.stream().map(Capability::label)
+                    .collect(Collectors.joining(", ")) + ", which the backend does not declare", "", "", List.of(), 0);
+        }
+        if (backend.capabilities().maxVcpus() < rule.minVcpus()) {
+            return new RuleResult(rule, Verdict.NOT_APPLICABLE, "needs " + rule.minVcpus() + " vCPUs at once; the backend has "
+                    + backend.capabilities().maxVcpus(), "", "", List.of(), 0);
+        }
+        Method check = CHECKS.get(rule.id());
+        if (check == null) {
+            throw new IllegalStateException("rule " + rule.id() + " has no @Checks method");
+        }
+        AtomicReference<Scenario> scenario = new AtomicReference<>();
+        CompletableFuture<RuleResult> outcome = new CompletableFuture<>();
+        long seed = ruleSeed(options.seed(), rule.id());
+        Thread worker = Thread.ofPlatform().daemon().name("dirtylog-" + rule.id()).unstarted(() -> {
+            try {
+                outcome.complete(execute(backend, rule, check, seed, scenario));
+            } catch (Throwable t) {
+                outcome.complete(result(rule, Verdict.ERROR, describe(t), scenario.get(), t0));
+            }
+        });
+        worker.start();
+        Duration timeout = scaledTimeout(rule);
+        try {
+            RuleResult r = outcome.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            return withSeconds(r, t0);
+        } catch (TimeoutException e) {
+            worker.interrupt();
+            closeQuietly(scenario.get());
+            return result(rule, Verdict.ERROR, "timed out after " + timeout.toSeconds()
+                    + " s: the backend did not return (the run went on; the hung thread was abandoned)", scenario.get(), t0);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            closeQuietly(scenario.get());
+            return result(rule, Verdict.ERROR, "interrupted", scenario.get(), t0);
+        } catch (ExecutionException e) {
+            return result(rule, Verdict.ERROR, describe(e.getCause()), scenario.get(), t0);
+        }
+    }
+
+    private Duration scaledTimeout(Rule rule) {
+        return options.timeout().orElseGet(() -> Duration.ofMillis((long) (rule.timeout().toMillis()
+                * Math.max(1.0, options.effort()))));
+    }
+
+    private RuleResult execute(DirtyLogBackend backend, Rule rule, Method check, long seed,
+                               AtomicReference<Scenario> scenario) {
+        long t0 = System.nanoTime();
+        IoctlResult<BackendVm> vm = backend.createVm();
+        if (!vm.isOk()) {
+            return result(rule, Verdict.ERROR, "KVM_CREATE_VM failed with " + vm.errnoOrNull(), null, t0);
+        }
+        Scenario s = new Scenario(backend, vm.value(), seed, options);
+        scenario.set(s);
+        RuleResult r;
+        try {
+            check.invoke(null, s);
+            String summary = s.steps().stream().filter(st -> st.actor().equals("suite") && st.result().isEmpty())
+                    .reduce((a, b) -> b).map(Step::call).orElse("");
+            r = result(rule, Verdict.PASS, summary, s, t0);
+        } catch (InvocationTargetException e) {
+            r = classify(rule, e.getCause(), s, t0);
+        } catch (IllegalAccessException e) {
+            throw new IllegalStateException(e);
+        }
+        try {
+            s.close();
+        } catch (RuntimeException e) {
+            if (r.verdict() == Verdict.PASS || r.verdict() == Verdict.NOT_APPLICABLE) {
+                return result(rule, Verdict.ERROR, "closing the VM threw " + describe(e), s, t0);
+            }
+        }
+        return r;
+    }
+
+    private static RuleResult classify(Rule rule, Throwable t, Scenario s, long t0) {
+        return switch (t) {
+            case RuleFailure f -> new RuleResult(rule, Verdict.FAIL, f.getMessage(), f.expected(), f.actual(), s.steps(),
+                    seconds(t0));
+            case NotApplicable n -> result(rule, Verdict.NOT_APPLICABLE, n.getMessage(), s, t0);
+            case BackendError b -> result(rule, Verdict.ERROR, b.getMessage(), s, t0);
+            default -> result(rule, Verdict.ERROR, describe(t), s, t0);
+        };
+    }
+
+    private static RuleResult result(Rule rule, Verdict verdict, String message, Scenario s, long t0) {
+        return new RuleResult(rule, verdict, message, "", "", s == null ? List.of() : s.steps(), seconds(t0));
+    }
+
+    private static RuleResult withSeconds(RuleResult r, long t0) {
+        return new RuleResult(r.rule(), r.verdict(), r.message(), r.expected(), r.actual(), r.scenario(), seconds(t0));
+    }
+
+    private static double seconds(long t0) {
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    private static String describe(Throwable t) {
+        StackTraceElement[] trace = t.getStackTrace();
+        String where = trace.length > 0 ? " at " + trace[0] : "";
+        return "the backend threw " + t.getClass().getName() + (t.getMessage() != null ? ": " + t.getMessage() : "") + where;
+    }
+
+    private static void closeQuietly(Scenario s) {
+        if (s == null) {
+            return;
+        }
+        Thread closer = Thread.ofPlatform().daemon().name("dirtylog-close").start(() -> {
+            try {
+                s.close();
+            } catch (RuntimeException ignored) {
+                // The rule is already an ERROR; a VM that cannot even close adds nothing to report.
+            }
+        });
+        try {
+            closer.join(CLOSE_GRACE);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    static String oneLine(String s, int max) {
+        String line = s.replace('\n', ' ');
+        return line.length() <= max ? line : line.substring(0, max - 3) + "...";
+    }
+
+    /** Returns the check method of every rule id, found on {@link RuleCatalogue#CHECK_CLASSES}. */
+    static Map<String, Method> discoverChecks() {
+        Map<String, Method> map = new HashMap<>();
+        for (Class<?> c : RuleCatalogue.CHECK_CLASSES) {
+            for (Method m : c.getDeclaredMethods()) {
+                Checks checks = m.getAnnotation(Checks.class);
+                if (checks == null) {
+                    continue;
+                }
+                if (!Modifier.isStatic(m.getModifiers()) || m.getParameterCount() != 1
+                        || m.getParameterTypes()[0] != Scenario.class) {
+                    throw new IllegalStateException(m + " must be static void m(Scenario)");
+                }
+                m.setAccessible(true);
+                if (map.put(checks.value(), m) != null) {
+                    throw new IllegalStateException("two checks for rule " + checks.value());
+                }
+            }
+        }
+        return map;
+    }
+}

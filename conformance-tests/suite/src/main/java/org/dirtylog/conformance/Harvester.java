@@ -1,0 +1,101 @@
+package org.dirtylog.conformance;
+
+import org.dirtylog.spi.Capability;
+import org.dirtylog.spi.IoctlResult;
+import org.dirtylog.spi.UserDirtyLog;
+
+/**
+ * One of the two harvest styles of the semantics note §4: {@code KVM_GET_DIRTY_LOG}, or
+ * {@code KVM_SWITCH_DIRTY_LOG} followed by a read of the cold bitmap. Either returns the pages
+ * dirtied since the previous harvest of the slot.
+ */
+public sealed interface Harvester permits Harvester.Get, Harvester.Switch {
+
+    /** Returns the pages the backend reports as dirtied since the previous harvest. */
+    DirtyBitmap harvest();
+
+    /** The harvest styles. */
+    enum Style {
+        GET(Capability.GET_DIRTY_LOG),
+        SWITCH(Capability.USER_DIRTY_LOG);
+
+        private final Capability needs;
+
+        Style(Capability needs) {
+            this.needs = needs;
+        }
+
+        /** Returns the capability the style needs. */
+        public Capability needs() {
+            return needs;
+        }
+
+        /** Returns a harvester of this style for {@code slot}, set up (addresses asked) if needed. */
+        public Harvester on(Scenario scenario, Scenario.Slot slot) {
+            return this == GET ? new Get(scenario, slot) : Switch.start(scenario, slot);
+        }
+
+        /** Returns GET when the backend has it, else SWITCH. */
+        public static Style preferred(Scenario scenario) {
+            return scenario.has(Capability.GET_DIRTY_LOG) ? GET : SWITCH;
+        }
+    }
+
+    /** Harvest with {@code KVM_GET_DIRTY_LOG}. */
+    record Get(Scenario scenario, Scenario.Slot slot) implements Harvester {
+        @Override
+        public DirtyBitmap harvest() {
+            return scenario.getDirtyLog(slot);
+        }
+    }
+
+    /**
+     * Harvest with {@code KVM_SWITCH_DIRTY_LOG}: user space remembers which of the two addresses
+     * is active, as RFC 4.40 requires, and reads the cold one after a switch that returned 0.
+     */
+    final class Switch implements Harvester {
+        private final Scenario scenario;
+        private final Scenario.Slot slot;
+        private long active;
+        private long cold;
+
+        private Switch(Scenario scenario, Scenario.Slot slot, long active, long cold) {
+            this.scenario = scenario;
+            this.slot = slot;
+            this.active = active;
+            this.cold = cold;
+        }
+
+        /** Returns a harvester for {@code slot} after asking the backend for the two bitmap addresses. */
+        public static Switch start(Scenario scenario, Scenario.Slot slot) {
+            IoctlResult<UserDirtyLog> r = scenario.userDirtyLogAddr(slot.id());
+            Scenario.expect(r.isOk(), "KVM_GET_USER_DIRTY_LOG_ADDR(slot=" + slot.id() + ") of a logged slot",
+                    "0", Scenario.show(r));
+            return new Switch(scenario, slot, r.value().dirtyBitmap(), r.value().dirtyBitmapOld());
+        }
+
+        @Override
+        public DirtyBitmap harvest() {
+            IoctlResult<Integer> r = scenario.switchDirtyLog(slot.id());
+            Scenario.expect(r.isOk() && (r.value() == 0 || r.value() == 1),
+                    "KVM_SWITCH_DIRTY_LOG(slot=" + slot.id() + ")", "0 or 1", Scenario.show(r));
+            if (r.value() == 1) {
+                return DirtyBitmap.clean(slot.npages());
+            }
+            long harvested = active;
+            active = cold;
+            cold = harvested;
+            return scenario.readUserBitmap(harvested, slot.npages(), "cold bitmap of slot " + slot.id());
+        }
+
+        /** Returns the address user space believes is active now. */
+        public long active() {
+            return active;
+        }
+
+        /** Returns the address user space believes is cold now. */
+        public long cold() {
+            return cold;
+        }
+    }
+}

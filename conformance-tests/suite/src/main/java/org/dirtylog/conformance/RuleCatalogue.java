@@ -1,0 +1,172 @@
+package org.dirtylog.conformance;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.dirtylog.spi.Capability;
+
+/**
+ * The rules a backend is certified against, in report order. Ids are stable: a rule that
+ * changes meaning gets a new id. Sources: the RFC ({@code /work/shared/seed}, sections 4.39 and
+ * 4.40), the kernel's {@code api.rst} (4.8 {@code KVM_GET_DIRTY_LOG}, 4.35
+ * {@code KVM_SET_USER_MEMORY_REGION}), the kit's semantics note ({@code §n}) and the TLA+
+ * properties of {@code spec/models/dirtylog/DirtyLog.tla}.
+ */
+public final class RuleCatalogue {
+
+    /** The classes holding the {@link Checks} methods, one class per rule family. */
+    public static final List<Class<?>> CHECK_CLASSES = List.of(
+            CapabilityChecks.class, UserDirtyLogAddrChecks.class, SwitchDirtyLogChecks.class,
+            GetDirtyLogChecks.class, MemslotChecks.class, LogLifecycleChecks.class,
+            ConcurrencyChecks.class, ModelChecks.class);
+
+    private static final Duration QUICK = Duration.ofSeconds(10);
+    private static final Duration LONG = Duration.ofSeconds(40);
+
+    private static final Capability GET = Capability.GET_DIRTY_LOG;
+    private static final Capability USER = Capability.USER_DIRTY_LOG;
+    private static final Capability WRITES = Capability.GUEST_WRITES;
+    private static final Capability RANDOM = Capability.RANDOM_WRITES;
+    private static final Capability MOVE = Capability.MEMSLOT_MOVE;
+
+    private static final List<Rule> RULES = List.of(
+            must("CAP-01", "KVM_CHECK_EXTENSION(KVM_CAP_USER_DIRTY_LOG) returns the generation the backend "
+                    + "declares (0 without the RFC ioctls); without them both RFC ioctls return -ENOTTY",
+                    "RFC 4.39; semantics §1"),
+            must("CAP-02", "KVM_CHECK_EXTENSION(KVM_CAP_NR_MEMSLOTS) returns a positive slot count and the "
+                    + "highest slot id below it can be created", "api.rst 4.35; semantics §3 S1"),
+
+            must("USER-ADDR-01", "On a logged slot KVM_GET_USER_DIRTY_LOG_ADDR returns 0 and two distinct "
+                    + "readable bitmaps of ALIGN(npages, 64) / 8 bytes, both all zero on a fresh slot",
+                    "RFC 4.39; semantics §1, §3 S3", USER),
+            must("USER-ADDR-02", "KVM_GET_USER_DIRTY_LOG_ADDR with a slot id at or past KVM_CAP_NR_MEMSLOTS, "
+                    + "or in an address space that does not exist, returns -EINVAL", "RFC 4.39; semantics §1", USER),
+            must("USER-ADDR-03", "KVM_GET_USER_DIRTY_LOG_ADDR on a slot that does not exist or has logging off "
+                    + "returns -ENOENT", "RFC 4.39; semantics §1", USER),
+            must("USER-ADDR-04", "KVM_GET_USER_DIRTY_LOG_ADDR with an unmapped argument pointer returns -EFAULT "
+                    + "and the next valid call succeeds", "RFC 4.39; semantics §1", USER),
+            must("USER-ADDR-05", "The two bitmap addresses stay the same across switches (only their roles "
+                    + "change), so user space can remember them as RFC 4.40 asks", "RFC 4.39, 4.40", USER, WRITES),
+
+            must("SWITCH-01", "KVM_SWITCH_DIRTY_LOG on a clean slot returns 1 and switches nothing",
+                    "RFC 4.40; TLA+ SwitchReturnsOneIffClean", USER),
+            must("SWITCH-02", "After guest writes KVM_SWITCH_DIRTY_LOG returns 0 and the previously active "
+                    + "bitmap, now cold, holds exactly the written pages", "RFC 4.40; TLA+ NoLostWrite", USER, WRITES),
+            must("SWITCH-03", "The bitmap a switch makes active was cleared first: pages of an older harvest "
+                    + "are not reported again unless written again", "RFC 4.40; TLA+ Precision", USER, WRITES),
+            must("SWITCH-04", "Writes after a switch are logged in the new active bitmap and reported by the "
+                    + "next switch, also for pages written before it", "RFC 4.40; TLA+ DirtyOrWriteProtected",
+                    USER, WRITES),
+            must("SWITCH-05", "KVM_SWITCH_DIRTY_LOG with a slot id at or past KVM_CAP_NR_MEMSLOTS, or in an "
+                    + "address space that does not exist, returns -EINVAL", "RFC 4.40; semantics §1", USER),
+            must("SWITCH-06", "KVM_SWITCH_DIRTY_LOG on a slot that does not exist or has logging off returns "
+                    + "-ENOENT", "RFC 4.40; semantics §1", USER),
+            must("SWITCH-07", "The RFC bitmaps have no bit set at or past npages (slot of 2^k + 3 pages, "
+                    + "every page written)", "RFC 4.40 (log format of 4.7); semantics §1", USER, WRITES),
+
+            must("GET-01", "KVM_GET_DIRTY_LOG returns 0 and reports exactly the pages written since the slot "
+                    + "was created", "api.rst 4.8; semantics §2 G1; TLA+ NoLostWrite", GET, WRITES),
+            must("GET-02", "KVM_GET_DIRTY_LOG clears what it returns and re-arms tracking: write P, GET has P, "
+                    + "GET has not, write P, GET has P", "api.rst 4.8; semantics §2 G2; TLA+ DirtyOrWriteProtected",
+                    GET, WRITES),
+            must("GET-03", "KVM_GET_DIRTY_LOG writes all ALIGN(npages, 64) / 8 bytes of the buffer, zero words "
+                    + "included: a clean slot gives 0 and an all-zero buffer", "api.rst 4.8; semantics §2 G1, §6",
+                    GET, WRITES),
+            must("GET-04", "KVM_GET_DIRTY_LOG sets no bit at or past npages and writes no byte past the "
+                    + "bitmap's size (slot of 2^k + 3 pages)", "api.rst 4.8; semantics §1, §6", GET, WRITES),
+            must("GET-05", "KVM_GET_DIRTY_LOG checks its errors in order: -EINVAL (slot id out of range), "
+                    + "-ENOENT (no slot or logging off), -EFAULT (buffer not writable)",
+                    "api.rst 4.8; semantics §2 G4", GET),
+            must("GET-06", "After KVM_GET_DIRTY_LOG returned -EFAULT the VM stays usable: the next call "
+                    + "succeeds and reports later writes", "api.rst 4.8; semantics §2 G4", GET, WRITES),
+            must("GET-07", "A slot id whose address-space bits (16-31) name no address space gives -EINVAL",
+                    "api.rst 4.8; semantics §2 G5", GET),
+
+            must("SLOT-01", "KVM_SET_USER_MEMORY_REGION returns -EINVAL for a slot id out of range, an unknown "
+                    + "flag, an unaligned size, guest or user address, and a size or user address change; the "
+                    + "failed call changes nothing", "api.rst 4.35; semantics §3 S1, S2", GET, WRITES),
+            must("SLOT-02", "A slot overlapping another slot's guest range gives -EEXIST and changes nothing",
+                    "api.rst 4.35; semantics §3 S1", GET, WRITES),
+            must("SLOT-03", "Repeating the call that created a slot returns 0 and changes nothing: pending "
+                    + "dirty pages stay", "api.rst 4.35; semantics §3 S2", GET, WRITES),
+            must("SLOT-04", "Size 0 deletes a slot: its guest addresses fault (-EFAULT from the vCPU) and "
+                    + "KVM_GET_DIRTY_LOG returns -ENOENT", "api.rst 4.35; semantics §3 S1", GET, WRITES),
+
+            must("SLOT-LOG-01", "Creating a slot with KVM_MEM_LOG_DIRTY_PAGES, or turning the flag on, gives "
+                    + "an all-zero bitmap even when the pages were written before", "api.rst 4.35; semantics §3 S3",
+                    GET, WRITES),
+            must("SLOT-LOG-02", "Turning logging off makes the dirty-log ioctls return -ENOENT; turning it on "
+                    + "again leaves no stale bits", "api.rst 4.35; semantics §3 S4, §6", GET, WRITES),
+            must("SLOT-LOG-03", "Writes right after logging is turned on are reported, also to pages the guest "
+                    + "wrote just before", "semantics §6 b64d740e; TLA+ DirtyOrWriteProtected", GET, WRITES),
+            must("SLOT-LOG-04", "Moving a logged slot keeps its pending dirty pages, and writes at the new "
+                    + "address are logged at the same page index", "api.rst 4.35; semantics §3 S5",
+                    GET, WRITES, MOVE),
+            must("SLOT-LOG-05", "Deleting a logged slot loses its dirty pages: re-creating the slot id starts "
+                    + "with an all-zero bitmap", "api.rst 4.35; semantics §3 S5", GET, WRITES),
+
+            race("RACE-01", Level.MUST, "No lost write with KVM_SWITCH_DIRTY_LOG: under the selftest oracle "
+                    + "(2^10 + 3 pages, >= 2 vCPUs writing random pages, harvests while they run, stop, harvest "
+                    + "again, rounds of increasing iterations) every completed write is reported",
+                    "semantics §4; RFC 4.40; TLA+ NoLostWrite", USER, RANDOM),
+            race("RACE-02", Level.MUST, "No lost write with KVM_GET_DIRTY_LOG under the same selftest oracle",
+                    "semantics §4; api.rst 4.8; TLA+ NoLostWrite", GET, RANDOM),
+            race("RACE-03", Level.MUST, "Concurrent guest writes to pages sharing one 64-bit bitmap word "
+                    + "are all reported (the bit set is atomic)", "semantics §6 50e92b3c; TLA+ NoLostWrite",
+                    GET, WRITES),
+            race("PREC-01", Level.SHOULD, "Under concurrent writes a harvest reports only pages written since "
+                    + "the harvest before it began (a write racing with that harvest may be reported twice)",
+                    "semantics §4 precision; TLA+ Precision", GET, RANDOM),
+            race("MODEL-01", Level.MUST, "Random sequences of memslot changes, guest writes on several vCPUs, "
+                    + "harvests of both kinds, logging on/off and invalid arguments give the results of the "
+                    + "suite's abstract model of the specification", "semantics §1-§3; RFC 4.39, 4.40; "
+                    + "api.rst 4.8, 4.35", GET, WRITES));
+
+    private static final Map<String, Rule> BY_ID = index();
+
+    private RuleCatalogue() {
+    }
+
+    /** Returns every rule, in report order. */
+    public static List<Rule> rules() {
+        return RULES;
+    }
+
+    /** Returns the rule with {@code id}, if the catalogue has it. */
+    public static Optional<Rule> byId(String id) {
+        return Optional.ofNullable(BY_ID.get(id));
+    }
+
+    private static Rule must(String id, String statement, String source, Capability... requires) {
+        return new Rule(id, statement, source, Level.MUST, caps(requires), 1, QUICK);
+    }
+
+    private static Rule race(String id, Level level, String statement, String source, Capability... requires) {
+        return new Rule(id, statement, source, level, caps(requires), 2, LONG);
+    }
+
+    private static EnumSet<Capability> caps(Capability... requires) {
+        EnumSet<Capability> set = EnumSet.noneOf(Capability.class);
+        set.addAll(List.of(requires));
+        return set;
+    }
+
+    private static Map<String, Rule> index() {
+        Map<String, Rule> map = new LinkedHashMap<>();
+        for (Rule r : RULES) {
+            if (map.put(r.id(), r) != null) {
+                throw new IllegalStateException("duplicate rule id " + r.id());
+            }
+        }
+        return map;
+    }
+
+    /** Returns the ids of the rules, in order. */
+    public static List<String> ids() {
+        return new ArrayList<>(BY_ID.keySet());
+    }
+}

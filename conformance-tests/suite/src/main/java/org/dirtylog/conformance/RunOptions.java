@@ -1,0 +1,68 @@
+package org.dirtylog.conformance;
+
+import java.time.Duration;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * How a certification run is configured.
+ *
+ * @param seed the run's seed; every rule derives its own randomness from it and its id
+ * @param rules which rule ids to run, as a pattern ({@code GET-*}, {@code RACE-01,MODEL-*});
+ *              empty runs the whole catalogue
+ * @param timeout per-rule timeout that replaces the catalogue's, for tests of the runner
+ * @param effort multiplies rounds, iterations and sequence counts of the randomized rules
+ *               (1 = the default budget, which certifies a reference backend in well under a
+ *               minute)
+ */
+public record RunOptions(long seed, Optional<String> rules, Optional<Duration> timeout, double effort) {
+
+    public RunOptions {
+        if (effort <= 0) {
+            throw new IllegalArgumentException("effort must be positive: " + effort);
+        }
+    }
+
+    /** Returns the default options with {@code seed}. */
+    public static RunOptions withSeed(long seed) {
+        return new RunOptions(seed, Optional.empty(), Optional.empty(), 1.0);
+    }
+
+    /** Returns these options restricted to the rules matching {@code pattern}. */
+    public RunOptions withRules(String pattern) {
+        return new RunOptions(seed, Optional.of(pattern), timeout, effort);
+    }
+
+    /** Returns these options with every rule limited to {@code perRule}. */
+    public RunOptions withTimeout(Duration perRule) {
+        return new RunOptions(seed, rules, Optional.of(perRule), effort);
+    }
+
+    /** Returns these options with the randomized rules' budget multiplied by {@code factor}. */
+    public RunOptions withEffort(double factor) {
+        return new RunOptions(seed, rules, timeout, factor);
+    }
+
+    /** Returns true when rule {@code id} is selected by {@link #rules()}. */
+    public boolean selects(String id) {
+        if (rules.isEmpty()) {
+            return true;
+        }
+        for (String part : rules.get().split(",")) {
+            String glob = part.trim();
+            if (glob.isEmpty()) {
+                continue;
+            }
+            String regex = Pattern.quote(glob).replace("*", "\\E.*\\Q").replace("?", "\\E.\\Q");
+            if (Pattern.compile(regex, Pattern.CASE_INSENSITIVE).matcher(id).matches()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Returns {@code n} scaled by the effort, at least 1. */
+    public int scaled(int n) {
+        return Math.max(1, (int) Math.round(n * effort));
+    }
+}

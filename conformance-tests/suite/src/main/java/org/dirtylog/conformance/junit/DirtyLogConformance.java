@@ -1,0 +1,117 @@
+package org.dirtylog.conformance.junit;
+
+import java.util.List;
+import java.util.Optional;
+import java.util.ServiceLoader;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.dirtylog.conformance.ConformanceRunner;
+import org.dirtylog.conformance.RuleResult;
+import org.dirtylog.conformance.RunOptions;
+import org.dirtylog.conformance.Step;
+import org.dirtylog.spi.DirtyLogBackend;
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.ParameterContext;
+import org.junit.jupiter.api.extension.ParameterResolver;
+import org.opentest4j.TestAbortedException;
+
+/**
+ * The rule catalogue as JUnit dynamic tests, for a third party's own build: extend this class
+ * in a test class (e.g. {@code class MyBackendConformanceTests extends DirtyLogConformance {}})
+ * and name the backend with the configuration parameter or system property
+ * {@value #BACKEND_PROPERTY} (in {@code junit-platform.properties} or surefire's
+ * {@code systemPropertyVariables}). Each rule becomes one test with the CLI's verdict: PASS
+ * passes, FAIL and ERROR fail with the message and the scenario, NOT_APPLICABLE is skipped
+ * (aborted) with its reason. {@value #SEED_PROPERTY} and {@value #RULES_PROPERTY} work like
+ * {@code --seed} and {@code --rules}.
+ *
+ * <p>A subclass may instead override {@link #backend(Settings)} to construct the backend itself.
+ */
+@ExtendWith(DirtyLogConformance.SettingsResolver.class)
+public abstract class DirtyLogConformance {
+
+    /** Names the backend to certify, as {@code --backend} does. */
+    public static final String BACKEND_PROPERTY = "dirtylog.backend";
+    /** Seed of the run, as {@code --seed}; random when absent (the seed is in every failure message). */
+    public static final String SEED_PROPERTY = "dirtylog.seed";
+    /** Rule pattern, as {@code --rules}. */
+    public static final String RULES_PROPERTY = "dirtylog.rules";
+
+    /**
+     * Returns the backend under test: by default the one named {@value #BACKEND_PROPERTY} among
+     * those {@link ServiceLoader} finds on the test class path.
+     */
+    protected DirtyLogBackend backend(Settings settings) {
+        String name = settings.get(BACKEND_PROPERTY).orElseThrow(() -> new IllegalStateException(
+                "set the JUnit configuration parameter or system property " + BACKEND_PROPERTY + " to a backend name"));
+        List<DirtyLogBackend> all = ServiceLoader.load(DirtyLogBackend.class, getClass().getClassLoader()).stream()
+                .map(ServiceLoader.Provider::get).toList();
+        return all.stream().filter(b -> b.name().equals(name)).findFirst().orElseThrow(() -> new IllegalStateException(
+                "no backend named '" + name + "' on the test class path (found: "
+                        + all.stream().map(DirtyLogBackend::name).collect(Collectors.joining(", ")) + ")"));
+    }
+
+    /** Returns one dynamic test per selected rule of the catalogue, named {@code ID statement}. */
+    @TestFactory
+    Stream<DynamicTest> rules(Settings settings) {
+        DirtyLogBackend backend = backend(settings);
+        long seed = settings.get(SEED_PROPERTY).map(Long::parseLong).orElseGet(() -> new java.security.SecureRandom().nextLong());
+        RunOptions options = RunOptions.withSeed(seed);
+        Optional<String> pattern = settings.get(RULES_PROPERTY);
+        if (pattern.isPresent()) {
+            options = options.withRules(pattern.get());
+        }
+        Assumptions.assumeTrue(backend.availability().available(),
+                () -> backend.name() + " is not available here: " + backend.availability().reason());
+        ConformanceRunner runner = new ConformanceRunner(options, System.out);
+        return runner.selectedRules().stream().map(rule -> DynamicTest.dynamicTest(rule.id() + " " + rule.statement(), () -> {
+            RuleResult r = runner.run(backend, rule);
+            switch (r.verdict()) {
+                case PASS -> {
+                }
+                case NOT_APPLICABLE -> throw new TestAbortedException(rule.id() + " not applicable: " + r.message());
+                case FAIL, ERROR -> Assertions.fail(rule.id() + " " + r.verdict() + " (seed " + seed + "): " + r.message()
+                        + scenario(r.scenario()));
+            }
+        }));
+    }
+
+    private static String scenario(List<Step> steps) {
+        StringBuilder b = new StringBuilder("\nscenario:");
+        int i = 1;
+        for (Step s : steps) {
+            b.append("\n  ").append(i++).append(". ").append(s.actor()).append(": ").append(s.call())
+                    .append(s.result().isEmpty() ? "" : " -> " + s.result());
+        }
+        return b.toString();
+    }
+
+    /**
+     * The run's settings: JUnit configuration parameters, which JUnit looks up in the launcher
+     * request, then system properties, then {@code junit-platform.properties}.
+     */
+    public record Settings(ExtensionContext context) {
+        /** Returns the non-blank value of {@code key}, if set. */
+        public Optional<String> get(String key) {
+            return context.getConfigurationParameter(key).map(String::trim).filter(v -> !v.isEmpty());
+        }
+    }
+
+    /** Resolves {@link Settings} parameters from the extension context. */
+    static final class SettingsResolver implements ParameterResolver {
+        @Override
+        public boolean supportsParameter(ParameterContext parameter, ExtensionContext context) {
+            return parameter.getParameter().getType() == Settings.class;
+        }
+
+        @Override
+        public Object resolveParameter(ParameterContext parameter, ExtensionContext context) {
+            return new Settings(context);
+        }
+    }
+}

@@ -1,0 +1,159 @@
+package org.dirtylog.conformance.model;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.dirtylog.spi.KvmApi;
+import org.quicktheories.core.Gen;
+import org.quicktheories.core.RandomnessSource;
+import org.quicktheories.generators.Generate;
+
+/**
+ * QuickTheories generator of operation sequences. It keeps a {@link SpecModel} of its own
+ * while generating so that most operations hit existing slots and pages (a purely random
+ * sequence would almost never harvest a dirty page), and mixes in invalid arguments.
+ *
+ * <p>Harvest style is fixed per slot id: even ids use {@code KVM_GET_DIRTY_LOG}, odd ids
+ * {@code KVM_SWITCH_DIRTY_LOG} when the backend has it, because the RFC leaves open what
+ * mixing the two on one slot does (4.40 note).
+ */
+public final class OpGenerator {
+
+    private static final int LOG = KvmApi.KVM_MEM_LOG_DIRTY_PAGES;
+
+    private final boolean hasSwitch;
+    private final boolean hasMove;
+    private final int vcpus;
+    private final int minLength;
+    private final int maxLength;
+
+    public OpGenerator(boolean hasSwitch, boolean hasMove, int vcpus, int minLength, int maxLength) {
+        this.hasSwitch = hasSwitch;
+        this.hasMove = hasMove;
+        this.vcpus = vcpus;
+        this.minLength = minLength;
+        this.maxLength = maxLength;
+    }
+
+    /** Returns true when slot id {@code slot} is harvested with {@code KVM_SWITCH_DIRTY_LOG}. */
+    public boolean switchStyle(int slot) {
+        return hasSwitch && slot >= 0 && (slot & 1) == 1;
+    }
+
+    /** Returns the generator of whole sequences. */
+    public Gen<List<Op>> sequences() {
+        return this::generate;
+    }
+
+    private List<Op> generate(RandomnessSource rs) {
+        int length = Generate.range(minLength, maxLength).generate(rs);
+        SpecModel shadow = new SpecModel();
+        List<Op> ops = new ArrayList<>(length);
+        for (int i = 0; i < length; i++) {
+            Op op = next(rs, shadow);
+            shadow.apply(op);
+            ops.add(op);
+        }
+        return ops;
+    }
+
+    private static int pick(RandomnessSource rs, int lowInclusive, int highInclusive) {
+        return Generate.range(lowInclusive, highInclusive).generate(rs);
+    }
+
+    private Op next(RandomnessSource rs, SpecModel m) {
+        List<Integer> existing = new ArrayList<>();
+        List<Integer> logged = new ArrayList<>();
+        for (int s = 0; s < SpecModel.SLOT_IDS; s++) {
+            if (m.exists(s)) {
+                existing.add(s);
+            }
+            if (m.logged(s)) {
+                logged.add(s);
+            }
+        }
+        int kind = pick(rs, 0, 99);
+        if (existing.isEmpty() && kind < 55) {
+            kind = 60;
+        }
+        if (kind < 35) {
+            int slot = existing.get(pick(rs, 0, existing.size() - 1));
+            long start = m.startOf(slot);
+            long page = start + pick(rs, 0, (int) SpecModel.sizeOf(slot) - 1);
+            if (pick(rs, 0, 9) == 0) {
+                page = pick(rs, 0, (int) (SpecModel.WINDOWS * SpecModel.WINDOW_PAGES) - 1);
+            }
+            return new Op.Write(pick(rs, 0, vcpus - 1), (int) (page / SpecModel.WINDOW_PAGES), page % SpecModel.WINDOW_PAGES);
+        }
+        if (kind < 55) {
+            List<Integer> from = logged.isEmpty() ? existing : logged;
+            int slot = from.get(pick(rs, 0, from.size() - 1));
+            return switchStyle(slot) ? new Op.Switch(slot) : new Op.Get(slot, pick(rs, 0, 9) == 0);
+        }
+        if (kind < 70) {
+            int slot = pick(rs, 0, SpecModel.SLOT_IDS - 1);
+            if (m.exists(slot)) {
+                return region(slot, m.flagsOf(slot) ^ LOG, m, m.startOf(slot), m.memoryOf(slot));
+            }
+            int window = pick(rs, 0, SpecModel.WINDOWS - 1);
+            int offset = pick(rs, 0, 4) == 0 ? SpecModel.OVERLAP_OFFSET : 0;
+            int flags = pick(rs, 0, 9) < 7 ? LOG : 0;
+            return new Op.SetRegion(slot, flags, window, offset, false, SpecModel.sizeOf(slot), pick(rs, 0, 1));
+        }
+        if (kind < 80 && !existing.isEmpty()) {
+            int slot = existing.get(pick(rs, 0, existing.size() - 1));
+            int choice = pick(rs, 0, 2);
+            if (choice == 0 && hasMove) {
+                long start = pick(rs, 0, SpecModel.WINDOWS - 1) * SpecModel.WINDOW_PAGES
+                        + (pick(rs, 0, 3) == 0 ? SpecModel.OVERLAP_OFFSET : 0);
+                return region(slot, m.flagsOf(slot), m, start, m.memoryOf(slot));
+            }
+            if (choice == 1) {
+                return new Op.SetRegion(slot, m.flagsOf(slot), window(m.startOf(slot)), offset(m.startOf(slot)), false, 0,
+                        m.memoryOf(slot));
+            }
+            return region(slot, m.flagsOf(slot), m, m.startOf(slot), m.memoryOf(slot));
+        }
+        return invalid(rs, m, existing);
+    }
+
+    private Op invalid(RandomnessSource rs, SpecModel m, List<Integer> existing) {
+        int slot = existing.isEmpty() ? 0 : existing.get(pick(rs, 0, existing.size() - 1));
+        long start = m.exists(slot) ? m.startOf(slot) : 0;
+        return switch (pick(rs, 0, 8)) {
+            case 0 -> new Op.SetRegion(slot, LOG | (1 << 16), window(start), offset(start), false, SpecModel.sizeOf(slot),
+                    m.memoryOf(slot));
+            case 1 -> new Op.SetRegion(slot, m.flagsOf(slot), window(start), offset(start), true, SpecModel.sizeOf(slot),
+                    m.memoryOf(slot));
+            case 2 -> new Op.SetRegion(slot, m.flagsOf(slot), window(start), offset(start), false,
+                    SpecModel.sizeOf(slot) + SpecModel.SIZE_CHANGE, m.memoryOf(slot));
+            case 3 -> new Op.SetRegion(slot, m.flagsOf(slot), window(start), offset(start), false, SpecModel.sizeOf(slot),
+                    1 - m.memoryOf(slot));
+            case 4 -> new Op.SetRegion(pick(rs, 0, 1) == 0 ? Op.OUT_OF_RANGE : Op.NO_ADDRESS_SPACE, LOG, 0, 0, false, 1, 0);
+            case 5 -> new Op.Get(pick(rs, 0, 1) == 0 ? Op.OUT_OF_RANGE : Op.NO_ADDRESS_SPACE, pick(rs, 0, 1) == 0);
+            case 6 -> hasSwitch ? new Op.Switch(pick(rs, 0, 1) == 0 ? Op.OUT_OF_RANGE : Op.NO_ADDRESS_SPACE)
+                    : new Op.Get(Op.OUT_OF_RANGE, false);
+            case 7 -> {
+                int any = pick(rs, 0, SpecModel.SLOT_IDS - 1);
+                yield switchStyle(any) ? new Op.Switch(any) : new Op.Get(any, pick(rs, 0, 1) == 0);
+            }
+            default -> {
+                int window = pick(rs, 0, SpecModel.WINDOWS - 1);
+                int other = pick(rs, 0, SpecModel.SLOT_IDS - 1);
+                yield new Op.SetRegion(other, LOG, window, SpecModel.OVERLAP_OFFSET, false, SpecModel.sizeOf(other),
+                        pick(rs, 0, 1));
+            }
+        };
+    }
+
+    private static Op region(int slot, int flags, SpecModel m, long start, int memory) {
+        return new Op.SetRegion(slot, flags, window(start), offset(start), false, SpecModel.sizeOf(slot), memory);
+    }
+
+    private static int window(long start) {
+        return (int) (start / SpecModel.WINDOW_PAGES);
+    }
+
+    private static int offset(long start) {
+        return (int) (start % SpecModel.WINDOW_PAGES);
+    }
+}
