@@ -1,0 +1,51 @@
+package org.dirtylog.selftest;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.dirtylog.conformance.Certificate;
+import org.dirtylog.conformance.ConformanceRunner;
+import org.dirtylog.conformance.RuleResult;
+import org.dirtylog.conformance.RunOptions;
+import org.dirtylog.conformance.Verdict;
+import org.dirtylog.spi.DirtyLogBackend;
+
+/** Runs the suite from the self-tests and reads verdicts out of certificates. */
+final class Certify {
+
+    private Certify() {
+    }
+
+    /** Returns the certificate of the whole catalogue against {@code backend}. */
+    static Certificate all(DirtyLogBackend backend, long seed) {
+        return new ConformanceRunner(RunOptions.withSeed(seed), System.out).certify(backend);
+    }
+
+    /** Returns the certificate of the rules matching {@code pattern}. */
+    static Certificate rules(DirtyLogBackend backend, long seed, String pattern) {
+        return new ConformanceRunner(RunOptions.withSeed(seed).withRules(pattern), System.out).certify(backend);
+    }
+
+    /** Returns the certificate of the rules matching {@code pattern}, each limited to {@code timeout}. */
+    static Certificate rules(DirtyLogBackend backend, long seed, String pattern, Duration timeout) {
+        return new ConformanceRunner(RunOptions.withSeed(seed).withRules(pattern).withTimeout(timeout), System.out)
+                .certify(backend);
+    }
+
+    /** Returns each rule's verdict. */
+    static Map<String, Verdict> verdicts(Certificate c) {
+        return c.results().stream().collect(Collectors.toMap(r -> r.rule().id(), RuleResult::verdict));
+    }
+
+    /** Returns the result of rule {@code id}. */
+    static RuleResult result(Certificate c, String id) {
+        return c.results().stream().filter(r -> r.rule().id().equals(id)).findFirst()
+                .orElseThrow(() -> new AssertionError("rule " + id + " did not run"));
+    }
+
+    /** Returns a readable list of the non-passing verdicts, for assertion messages. */
+    static String problems(Certificate c) {
+        return c.results().stream().filter(r -> r.verdict() == Verdict.FAIL || r.verdict() == Verdict.ERROR)
+                .map(r -> r.rule().id() + " " + r.verdict() + ": " + r.message()).collect(Collectors.joining("\n"));
+    }
+}

@@ -1,0 +1,153 @@
+package org.dirtylog.selftest;
+
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import org.dirtylog.spi.Availability;
+import org.dirtylog.spi.BackendVcpu;
+import org.dirtylog.spi.BackendVm;
+import org.dirtylog.spi.Capabilities;
+import org.dirtylog.spi.DirtyLogBackend;
+import org.dirtylog.spi.GuestWrite;
+import org.dirtylog.spi.IoctlResult;
+import org.dirtylog.spi.MemoryRegion;
+import org.dirtylog.spi.RandomWriter;
+import org.dirtylog.spi.RandomWrites;
+import org.dirtylog.spi.UserMemory;
+
+/**
+ * A backend that forwards every call to a correct one; a broken backend of the self-test
+ * overrides the one call it breaks, in {@link Vm} or {@link Vcpu}.
+ */
+class ForwardingBackend implements DirtyLogBackend {
+
+    private final String name;
+    final DirtyLogBackend delegate;
+
+    ForwardingBackend(String name, DirtyLogBackend delegate) {
+        this.name = name;
+        this.delegate = delegate;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public String description() {
+        return "self-test: " + name + " (wraps " + delegate.name() + ")";
+    }
+
+    @Override
+    public Availability availability() {
+        return delegate.availability();
+    }
+
+    @Override
+    public Capabilities capabilities() {
+        return delegate.capabilities();
+    }
+
+    @Override
+    public IoctlResult<BackendVm> createVm() {
+        return delegate.createVm().map(this::wrap);
+    }
+
+    /** Returns the VM wrapper; broken backends return a subclass of {@link Vm}. */
+    Vm wrap(BackendVm vm) {
+        return new Vm(vm);
+    }
+
+    /** Forwards every VM call. */
+    static class Vm implements BackendVm {
+        final BackendVm d;
+
+        Vm(BackendVm d) {
+            this.d = d;
+        }
+
+        @Override
+        public IoctlResult<Integer> checkExtension(long capability) {
+            return d.checkExtension(capability);
+        }
+
+        @Override
+        public IoctlResult<UserMemory> mmap(long length) {
+            return d.mmap(length);
+        }
+
+        @Override
+        public IoctlResult<Integer> munmap(UserMemory memory) {
+            return d.munmap(memory);
+        }
+
+        @Override
+        public IoctlResult<MemorySegment> accessUser(long address, long length) {
+            return d.accessUser(address, length);
+        }
+
+        @Override
+        public IoctlResult<Integer> setUserMemoryRegion(MemoryRegion region) {
+            return d.setUserMemoryRegion(region);
+        }
+
+        @Override
+        public IoctlResult<Integer> getDirtyLog(int slot, long dirtyBitmap) {
+            return d.getDirtyLog(slot, dirtyBitmap);
+        }
+
+        @Override
+        public IoctlResult<Integer> getUserDirtyLogAddr(long argp) {
+            return d.getUserDirtyLogAddr(argp);
+        }
+
+        @Override
+        public IoctlResult<Integer> switchDirtyLog(int slot) {
+            return d.switchDirtyLog(slot);
+        }
+
+        @Override
+        public IoctlResult<BackendVcpu> createVcpu(int id) {
+            return d.createVcpu(id).map(this::wrap);
+        }
+
+        /** Returns the vCPU wrapper; broken backends return a subclass of {@link Vcpu}. */
+        BackendVcpu wrap(BackendVcpu vcpu) {
+            return vcpu;
+        }
+
+        @Override
+        public void close() {
+            d.close();
+        }
+    }
+
+    /** Forwards every vCPU call. */
+    static class Vcpu implements BackendVcpu {
+        final BackendVcpu d;
+
+        Vcpu(BackendVcpu d) {
+            this.d = d;
+        }
+
+        @Override
+        public int id() {
+            return d.id();
+        }
+
+        @Override
+        public IoctlResult<Integer> runWrites(List<GuestWrite> writes) {
+            return d.runWrites(writes);
+        }
+
+        @Override
+        public IoctlResult<RandomWriter> startRandomWrites(RandomWrites writes) {
+            return d.startRandomWrites(writes);
+        }
+
+        @Override
+        public void close() {
+            d.close();
+        }
+    }
+}
