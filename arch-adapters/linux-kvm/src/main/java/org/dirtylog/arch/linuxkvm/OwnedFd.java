@@ -1,71 +1,67 @@
 package org.dirtylog.arch.linuxkvm;
 
 import java.lang.foreign.MemorySegment;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.concurrent.locks.StampedLock;
 import org.dirtylog.spi.Errno;
 
 /**
- * A file descriptor that is closed exactly once and never used after that: ioctls hold the read
- * lock, {@link #close()} takes the write lock. Without it a harvest racing with close could
+ * A file descriptor that is closed exactly once and never used after that: calls hold a read
+ * stamp, {@link #close()} takes the write lock. Without it a harvest racing with close could
  * issue its ioctl on a descriptor number the process has already reused for another file.
  */
 final class OwnedFd implements AutoCloseable {
 
+    /** A system call on the descriptor, run while it is guaranteed open. */
+    @FunctionalInterface
+    interface Call {
+        /** Returns the call's result or {@code -errno}. */
+        long on(int fd);
+    }
+
     private final int fd;
-    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    private final StampedLock lock = new StampedLock();
     private boolean closed;
 
     OwnedFd(int fd) {
         this.fd = fd;
     }
 
-    /** Returns the descriptor number (for logging and mmap while the owner keeps it open). */
-    int number() {
-        return fd;
+    /** Returns {@code call}'s result with the descriptor held open, or {@code -EBADF} once closed. */
+    long call(Call call) {
+        long stamp = lock.readLock();
+        try {
+            return closed ? Errno.EBADF.kernelReturn() : call.on(fd);
+        } finally {
+            lock.unlockRead(stamp);
+        }
     }
 
     /** Returns {@code ioctl(fd, request, arg)} or {@code -errno}; {@code -EBADF} once closed. */
     long ioctl(long request, long arg) {
-        lock.readLock().lock();
-        try {
-            return closed ? Errno.EBADF.kernelReturn() : Syscalls.ioctl(fd, request, arg);
-        } finally {
-            lock.readLock().unlock();
-        }
+        return call(n -> Syscalls.ioctl(n, request, arg));
     }
 
     /** As {@link #ioctl(long, long)}, with a caller-owned errno capture segment (no allocation). */
     long ioctl(long request, long arg, MemorySegment capture) {
-        lock.readLock().lock();
-        try {
-            return closed ? Errno.EBADF.kernelReturn() : Syscalls.ioctl(fd, request, arg, capture);
-        } finally {
-            lock.readLock().unlock();
-        }
+        return call(n -> Syscalls.ioctl(n, request, arg, capture));
     }
 
     /** Returns {@code mmap(NULL, length, PROT_READ|PROT_WRITE, MAP_SHARED, fd, 0)} or {@code -errno}. */
     long mmapShared(long length) {
-        lock.readLock().lock();
-        try {
-            return closed ? Errno.EBADF.kernelReturn()
-                    : Syscalls.mmap(length, Syscalls.PROT_READ | Syscalls.PROT_WRITE, Syscalls.MAP_SHARED, fd);
-        } finally {
-            lock.readLock().unlock();
-        }
+        return call(n -> Syscalls.mmap(length, Syscalls.PROT_READ | Syscalls.PROT_WRITE, Syscalls.MAP_SHARED, n));
     }
 
-    /** Closes the descriptor after every ioctl in flight returned. Idempotent. */
+    /** Closes the descriptor after every call in flight returned. Idempotent. */
     @Override
     public void close() {
-        lock.writeLock().lock();
+        long stamp = lock.writeLock();
         try {
             if (!closed) {
                 closed = true;
                 Syscalls.close(fd);
             }
         } finally {
-            lock.writeLock().unlock();
+            lock.unlockWrite(stamp);
         }
     }
 }

@@ -39,6 +39,8 @@ final class Syscalls {
     private static final Linker LINKER = Linker.nativeLinker();
     private static final SymbolLookup LIBC = LINKER.defaultLookup();
     private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
+    /** The layout of the linker's call-state capture block that holds errno. */
+    static final StructLayout CAPTURE_LAYOUT = CAPTURE;
     private static final VarHandle ERRNO =
             CAPTURE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
     private static final Linker.Option ERRNO_OPTION = Linker.Option.captureCallState("errno");

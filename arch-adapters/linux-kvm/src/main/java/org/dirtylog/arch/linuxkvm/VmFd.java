@@ -1,8 +1,11 @@
 package org.dirtylog.arch.linuxkvm;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
 import java.lang.foreign.ValueLayout;
+import java.util.concurrent.atomic.AtomicReference;
 import org.dirtylog.spi.Errno;
 import org.dirtylog.spi.IoctlResult;
 
@@ -17,10 +20,20 @@ final class VmFd implements AutoCloseable {
     private static final long LOG_SLOT = KvmStructs.offsetOf(KvmStructs.KVM_DIRTY_LOG, "slot");
     private static final long LOG_BITMAP = KvmStructs.offsetOf(KvmStructs.KVM_DIRTY_LOG, "dirty_bitmap");
 
+    // kvm_dirty_log followed by the linker's errno capture: one native block per harvest.
+    private static final StructLayout LOG_ARGS = MemoryLayout.structLayout(
+            KvmStructs.KVM_DIRTY_LOG.withName("log"), Syscalls.CAPTURE_LAYOUT.withName("capture"));
+    private static final long LOG_CAPTURE = KvmStructs.offsetOf(LOG_ARGS, "capture");
+
     private final OwnedFd fd;
+    private final Arena arena = Arena.ofShared();
+    // A harvest takes the spare block (or allocates its own when another harvest holds it), so the
+    // common single-harvester path allocates no native memory per call.
+    private final AtomicReference<MemorySegment> spareLogArgs;
 
     VmFd(OwnedFd fd) {
         this.fd = fd;
+        this.spareLogArgs = new AtomicReference<>(arena.allocate(LOG_ARGS));
     }
 
     /**
@@ -57,14 +70,26 @@ final class VmFd implements AutoCloseable {
      * {@code -EFAULT} (copy_to_user). TLA+: HarvestBegin .. CopyToUser .. HarvestEnd.
      */
     IoctlResult<Integer> getDirtyLog(int slot, long dirtyBitmap) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment log = arena.allocate(KvmStructs.KVM_DIRTY_LOG);
-            // Native memory: the kernel reads the struct; it writes only to dirtyBitmap.
-            log.set(ValueLayout.JAVA_INT, LOG_SLOT, slot);
-            log.set(ValueLayout.JAVA_LONG, LOG_BITMAP, dirtyBitmap);
-            MemorySegment capture = Syscalls.allocateCapture(arena);
-            return IoctlResult.ofKernelReturn(fd.ioctl(KvmIoctls.KVM_GET_DIRTY_LOG, log.address(), capture));
+        MemorySegment args = spareLogArgs.getAndSet(null);
+        if (args == null) {
+            try (Arena arena = Arena.ofConfined()) {
+                return getDirtyLog(slot, dirtyBitmap, arena.allocate(LOG_ARGS));
+            }
         }
+        try {
+            return getDirtyLog(slot, dirtyBitmap, args);
+        } finally {
+            spareLogArgs.set(args);
+        }
+    }
+
+    private IoctlResult<Integer> getDirtyLog(int slot, long dirtyBitmap, MemorySegment args) {
+        return IoctlResult.ofKernelReturn(fd.call(n -> {
+            // Native memory: args (kvm_dirty_log + errno) is not freed before fd.close(), which waits for us.
+            args.set(ValueLayout.JAVA_INT, LOG_SLOT, slot);
+            args.set(ValueLayout.JAVA_LONG, LOG_BITMAP, dirtyBitmap);
+            return Syscalls.ioctl(n, KvmIoctls.KVM_GET_DIRTY_LOG, args.address(), args.asSlice(LOG_CAPTURE));
+        }));
     }
 
     /**
@@ -90,5 +115,6 @@ final class VmFd implements AutoCloseable {
     @Override
     public void close() {
         fd.close();
+        arena.close();
     }
 }
