@@ -24,7 +24,8 @@ public final class BackendsCommand {
         return run(args, System.out, System.err);
     }
 
-    static int run(List<String> args, PrintStream out, PrintStream err) {
+    /** Runs the command, printing the list to {@code out} and usage errors to {@code err}; returns the exit code. */
+    public static int run(List<String> args, PrintStream out, PrintStream err) {
         List<Path> jars = new ArrayList<>();
         for (int i = 0; i < args.size(); i++) {
             String a = args.get(i);

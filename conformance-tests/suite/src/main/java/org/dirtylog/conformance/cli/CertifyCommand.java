@@ -35,7 +35,8 @@ public final class CertifyCommand {
         return run(args, System.out, System.err);
     }
 
-    static int run(List<String> args, PrintStream out, PrintStream err) {
+    /** Runs the command, printing progress and the summary to {@code out} and usage errors to {@code err}; returns the exit code. */
+    public static int run(List<String> args, PrintStream out, PrintStream err) {
         List<String> names = new ArrayList<>();
         List<Path> jars = new ArrayList<>();
         Path report = DEFAULT_REPORT;
