@@ -27,17 +27,17 @@ final class Kvm implements AutoCloseable {
             return IoctlResult.err(Errno.fromKernelReturn(r));
         }
         Kvm kvm = new Kvm(new OwnedFd((int) r));
-        long version = kvm.apiVersion();
-        if (version != KvmIoctls.KVM_API_VERSION) {
+        IoctlResult<Integer> version = kvm.apiVersion();
+        if (!version.equals(IoctlResult.ok(KvmIoctls.KVM_API_VERSION))) {
             kvm.close();
-            return IoctlResult.err(version < 0 ? Errno.fromKernelReturn(version) : Errno.EINVAL);
+            return IoctlResult.err(version.isOk() ? Errno.EINVAL : version.errnoOrNull());
         }
         return IoctlResult.ok(kvm);
     }
 
-    /** Returns the result of {@code KVM_GET_API_VERSION} (12), or {@code -errno}. */
-    long apiVersion() {
-        return fd.ioctl(KvmIoctls.KVM_GET_API_VERSION, 0);
+    /** {@code KVM_GET_API_VERSION}: returns the API version (12 on every kernel since 2.6.22). */
+    IoctlResult<Integer> apiVersion() {
+        return IoctlResult.ofKernelReturn(fd.ioctl(KvmIoctls.KVM_GET_API_VERSION, 0));
     }
 
     /** {@code KVM_CHECK_EXTENSION} on the system fd: returns the capability's value, 0 when absent. */

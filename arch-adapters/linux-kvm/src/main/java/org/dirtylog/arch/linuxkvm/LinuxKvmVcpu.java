@@ -288,9 +288,9 @@ final class LinuxKvmVcpu implements BackendVcpu {
 
     /** vCPU thread: enters the guest at {@code rip} and runs it until its OUT to {@code port}. */
     private IoctlResult<Integer> runGuest(long rip, int port) {
-        long c = completePendingExit();
-        if (c < 0) {
-            return IoctlResult.err(Errno.fromKernelReturn(c));
+        IoctlResult<Integer> completed = completePendingExit();
+        if (!completed.isOk()) {
+            return completed;
         }
         GuestProgram.setEntry(regs, rip, sharedGpa);
         IoctlResult<Integer> set = vcpu.setRegs(regs);
@@ -298,8 +298,8 @@ final class LinuxKvmVcpu implements BackendVcpu {
             return set;
         }
         while (true) {
-            long r = enterGuest();
-            if (r == Errno.EINTR.kernelReturn()) {
+            IoctlResult<Integer> r = enterGuest();
+            if (Errno.EINTR.equals(r.errnoOrNull())) {
                 synchronized (kickLock) {
                     if (cancelRequested || closed) {
                         return IoctlResult.err(Errno.EINTR);
@@ -307,8 +307,8 @@ final class LinuxKvmVcpu implements BackendVcpu {
                 }
                 continue;
             }
-            if (r < 0) {
-                return IoctlResult.err(Errno.fromKernelReturn(r));
+            if (!r.isOk()) {
+                return r;
             }
             needsCompletion = true;
             int exit = vcpu.exitReason();
@@ -320,13 +320,13 @@ final class LinuxKvmVcpu implements BackendVcpu {
         }
     }
 
-    private long enterGuest() {
+    private IoctlResult<Integer> enterGuest() {
         if (pthreadSelf == 0) {
             pthreadSelf = Syscalls.pthreadSelf();
         }
         synchronized (kickLock) {
             if (cancelRequested || closed) {
-                return Errno.EINTR.kernelReturn();
+                return IoctlResult.err(Errno.EINTR);
             }
             inGuest = pthreadSelf;
         }
@@ -344,24 +344,24 @@ final class LinuxKvmVcpu implements BackendVcpu {
      * {@code immediate_exit}, as the kernel selftests' {@code vcpu_run_complete_io} does, so that
      * reloading the registers cannot race with KVM's own completion of the old instruction.
      */
-    private long completePendingExit() {
+    private IoctlResult<Integer> completePendingExit() {
         if (!needsCompletion) {
-            return 0;
+            return IoctlResult.ok(0);
         }
         synchronized (kickLock) {
             if (cancelRequested || closed) {
-                return Errno.EINTR.kernelReturn();
+                return IoctlResult.err(Errno.EINTR);
             }
             vcpu.setImmediateExit(true);
         }
-        long r = vcpu.run();
+        IoctlResult<Integer> r = vcpu.run();
         synchronized (kickLock) {
             if (!cancelRequested && !closed) {
                 vcpu.setImmediateExit(false);
             }
         }
         needsCompletion = false;
-        return r == Errno.EINTR.kernelReturn() ? 0 : Math.min(r, 0);
+        return r.isOk() || Errno.EINTR.equals(r.errnoOrNull()) ? IoctlResult.ok(0) : r;
     }
 
     /** Stops the vCPU thread (kicking it out of the guest), unmaps kvm_run, closes the fd. Idempotent. */
@@ -373,6 +373,7 @@ final class LinuxKvmVcpu implements BackendVcpu {
                 if (closed) {
                     return;
                 }
+                // Native memory: the backend memslot is unmapped only after every vCPU closed.
                 lastWrites = (long) LONG.getVolatile(shared, GuestProgram.RANDOM_WRITES);
                 cancelRequested = true;
                 vcpu.setImmediateExit(true);

@@ -43,11 +43,11 @@ final class VcpuFd implements AutoCloseable {
 
     /**
      * {@code KVM_RUN}: enters the guest and returns 0 at the next exit to user space (see
-     * {@link #exitReason()}), or {@code -errno}: {@code -EINTR} when a signal or
+     * {@link #exitReason()}). Errors: {@code -EINTR} when a signal or
      * {@code immediate_exit} stopped it, {@code -EFAULT} when a memslot's user memory is gone.
      */
-    long run() {
-        return fd.ioctl(KvmIoctls.KVM_RUN, 0);
+    IoctlResult<Integer> run() {
+        return IoctlResult.ofKernelReturn(fd.ioctl(KvmIoctls.KVM_RUN, 0));
     }
 
     /** {@code KVM_SET_REGS}: loads the general-purpose registers from {@code regs} (a {@code kvm_regs}). */

@@ -94,4 +94,50 @@ class DirtyLogOracleTests {
         }
         return new long[] {set};
     }
+
+    @Test
+    void threeConcurrentHarvestersTogetherMissNoWrite() throws InterruptedException {
+        try (BackendVm vm = KvmDevice.newVm()) {
+            UserMemory memory = vm.mmap(PAGES * KvmApi.PAGE_SIZE).value();
+            vm.setUserMemoryRegion(new MemoryRegion(0, KvmApi.KVM_MEM_LOG_DIRTY_PAGES, GPA, memory.length(),
+                    memory.address())).value();
+            List<BackendVcpu> vcpus = List.of(vm.createVcpu(0).value(), vm.createVcpu(1).value());
+            int words = (int) (KvmApi.dirtyBitmapBytes(PAGES) / 8);
+            List<UserMemory> buffers = new ArrayList<>();
+            for (int h = 0; h < 3; h++) {
+                buffers.add(vm.mmap(KvmApi.PAGE_SIZE).value());
+            }
+            for (long iteration = 1; iteration <= 50; iteration++) {
+                long[][] reported = new long[buffers.size()][words];
+                List<RandomWriter> writers = new ArrayList<>();
+                for (BackendVcpu vcpu : vcpus) {
+                    writers.add(vcpu.startRandomWrites(new RandomWrites(GPA, PAGES, iteration, iteration + 7L * vcpu.id())).value());
+                }
+                List<Thread> harvesters = new ArrayList<>();
+                for (int h = 0; h < buffers.size(); h++) {
+                    int id = h;
+                    harvesters.add(Thread.ofPlatform().start(() -> {
+                        for (int k = 0; k < 20; k++) {
+                            harvestInto(vm, buffers.get(id), reported[id]);
+                        }
+                    }));
+                }
+                for (Thread t : harvesters) {
+                    t.join();
+                }
+                for (RandomWriter w : writers) {
+                    w.stop().value();
+                }
+                harvestInto(vm, buffers.get(0), reported[0]);
+                for (long p = 0; p < PAGES; p++) {
+                    long value = memory.segment().get(ValueLayout.JAVA_LONG, p * KvmApi.PAGE_SIZE);
+                    boolean isReported = false;
+                    for (long[] r : reported) {
+                        isReported |= (r[(int) (p >>> 6)] & (1L << (p & 63))) != 0;
+                    }
+                    assertEquals(value == iteration, isReported, "page " + p + " holds " + value + " in iteration " + iteration);
+                }
+            }
+        }
+    }
 }

@@ -85,4 +85,25 @@ class VcpuKickTests {
             assertEquals(3L, memory.segment().get(ValueLayout.JAVA_LONG, 8));
         }
     }
+
+    @Test
+    void closingTheVmWhileACallerWaitsInRunWritesReturnsEintrToIt() throws InterruptedException {
+        BackendVm vm = KvmDevice.newVm();
+        UserMemory memory = vm.mmap(256 * KvmApi.PAGE_SIZE).value();
+        vm.setUserMemoryRegion(new MemoryRegion(0, KvmApi.KVM_MEM_LOG_DIRTY_PAGES, GPA, memory.length(),
+                memory.address())).value();
+        BackendVcpu vcpu = vm.createVcpu(0).value();
+        List<GuestWrite> writes = new ArrayList<>();
+        for (int i = 0; i < 2_000_000; i++) {
+            writes.add(new GuestWrite(GPA + (i % 256) * KvmApi.PAGE_SIZE, i));
+        }
+        IoctlResult<?>[] result = new IoctlResult<?>[1];
+        Thread caller = new Thread(() -> result[0] = vcpu.runWrites(writes));
+        caller.start();
+        Thread.sleep(200);
+        vm.close();
+        caller.join(5000);
+        assertEquals(Errno.EINTR, result[0].errnoOrNull());
+        assertEquals(Errno.EBADF, vcpu.runWrites(List.of(new GuestWrite(GPA, 1))).errnoOrNull());
+    }
 }
