@@ -1,0 +1,62 @@
+package org.dirtylog.arch.ia64;
+
+import java.util.EnumSet;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import org.dirtylog.kvm.ArchMemslot;
+import org.dirtylog.kvm.Defect;
+import org.dirtylog.kvm.DirtyBitmap;
+import org.dirtylog.kvm.SlotPageTable;
+
+/**
+ * IA64 state of one memslot: the VHPT-style write protection and the VMM's own dirty log
+ * ({@code kvm_mem_dirty_log}) that vCPUs set bits in, with a queue of the words that went
+ * non-zero so a merge costs O(dirty words).
+ */
+final class Ia64Memslot implements ArchMemslot {
+
+    final SlotPageTable pageTable;
+    final DirtyBitmap vmmLog;
+    final ConcurrentLinkedQueue<Long> dirtyWords = new ConcurrentLinkedQueue<>();
+
+    Ia64Memslot(long npages, Set<Defect> defects) {
+        Set<Defect> logDefects = EnumSet.noneOf(Defect.class);
+        if (defects.contains(Defect.NON_ATOMIC_BIT_SET)) {
+            logDefects.add(Defect.NON_ATOMIC_BIT_SET);
+        }
+        this.pageTable = SlotPageTable.allocate(npages);
+        try {
+            this.vmmLog = DirtyBitmap.allocate(npages, logDefects, false);
+        } catch (OutOfMemoryError e) {
+            pageTable.close();
+            throw e;
+        }
+    }
+
+    /** Sets {@code page} in the VMM log, queueing its word when it was the word's first bit. */
+    void mark(long page) {
+        if (vmmLog.set(page)) {
+            dirtyWords.add(page >>> 6);
+        }
+    }
+
+    /** Moves every queued word of the VMM log into {@code target}, zeroing it in the log. */
+    void mergeInto(DirtyBitmap target) {
+        Long word;
+        while ((word = dirtyWords.poll()) != null) {
+            target.orWord(word, vmmLog.takeWord(word));
+        }
+    }
+
+    /** Empties the VMM log; only when no vCPU can mark it. */
+    void reset() {
+        dirtyWords.clear();
+        vmmLog.clear();
+    }
+
+    @Override
+    public void close() {
+        pageTable.close();
+        vmmLog.close();
+    }
+}

@@ -1,0 +1,220 @@
+package org.dirtylog.kvm;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import org.dirtylog.spi.KvmApi;
+
+/**
+ * A memslot's dirty bitmap in native memory, laid out exactly as the kernel's: one bit per
+ * page, bit {@code p % 64} of little-endian 64-bit word {@code p / 64}, {@code ALIGN(npages, 64) / 8}
+ * bytes, bits at or past npages always 0. Its {@link #address()} is a real address that user
+ * space reads with {@code MemorySegment.ofAddress(a).reinterpret(n)}.
+ *
+ * <p>Setting a bit is one atomic OR on its word. The bitmap also logs each word that goes from
+ * zero to non-zero, so {@link #clear()} and {@link #isDirty()} cost O(dirty words), not
+ * O(slot size). Freeing closes the bitmap's shared arena: any later access throws
+ * {@link IllegalStateException} instead of silently reading freed memory.
+ */
+public final class DirtyBitmap implements AutoCloseable {
+
+    private static final VarHandle WORD = ValueLayout.JAVA_LONG.varHandle();
+    private static final VarHandle LOGGED;
+
+    static {
+        try {
+            LOGGED = MethodHandles.lookup().findVarHandle(DirtyBitmap.class, "logged", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final Arena arena;
+    private final MemorySegment bits;
+    private final long npages;
+    private final boolean nonAtomicSet;
+    private final int[] dirtyWords;
+    @SuppressWarnings("unused")
+    private volatile int logged;
+    private volatile boolean overflowed;
+
+    private DirtyBitmap(Arena arena, MemorySegment bits, long npages, boolean nonAtomicSet, boolean trackWords) {
+        this.arena = arena;
+        this.bits = bits;
+        this.npages = npages;
+        this.nonAtomicSet = nonAtomicSet;
+        this.dirtyWords = trackWords ? new int[Math.toIntExact(bits.byteSize() >>> 3)] : null;
+    }
+
+    /**
+     * Returns a fresh all-zero bitmap for {@code npages} pages.
+     * Throws {@link OutOfMemoryError} when native memory is exhausted (the caller maps it to -ENOMEM).
+     *
+     * @param defects {@link Defect#NON_ATOMIC_BIT_SET} and {@link Defect#BITS_PAST_NPAGES} are honoured
+     */
+    public static DirtyBitmap allocate(long npages, java.util.Set<Defect> defects) {
+        return allocate(npages, defects, true);
+    }
+
+    /**
+     * Returns a fresh all-zero bitmap; {@code trackWords} false skips the dirty-word log (for a
+     * log that is drained word by word and never cleared whole, such as a VMM-side log).
+     */
+    public static DirtyBitmap allocate(long npages, java.util.Set<Defect> defects, boolean trackWords) {
+        if (npages < 1) {
+            throw new IllegalArgumentException("a bitmap needs at least one page: " + npages);
+        }
+        long bytes = KvmApi.dirtyBitmapBytes(npages);
+        Arena arena = Arena.ofShared();
+        MemorySegment bits;
+        try {
+            // Native memory: zero-filled by Arena.allocate, 8-byte aligned for the atomic word ops.
+            bits = arena.allocate(bytes, Long.BYTES);
+        } catch (OutOfMemoryError | IllegalArgumentException e) {
+            arena.close();
+            throw new OutOfMemoryError("dirty bitmap of " + bytes + " bytes: " + e.getMessage());
+        }
+        DirtyBitmap bitmap = new DirtyBitmap(arena, bits, npages,
+                defects.contains(Defect.NON_ATOMIC_BIT_SET), trackWords);
+        if (defects.contains(Defect.BITS_PAST_NPAGES) && (npages & 63) != 0) {
+            long tail = -1L << (npages & 63);
+            // Native memory: the defect plants garbage bits past npages in the last word.
+            WORD.setVolatile(bits, bytes - Long.BYTES, tail);
+        }
+        return bitmap;
+    }
+
+    /** Returns the user-space address of the first byte. */
+    public long address() {
+        return bits.address();
+    }
+
+    /** Returns the number of pages the bitmap covers. */
+    public long npages() {
+        return npages;
+    }
+
+    /** Returns the size in bytes, {@code ALIGN(npages, 64) / 8}. */
+    public long byteSize() {
+        return bits.byteSize();
+    }
+
+    /** Returns the bitmap's bytes; the segment dies with the bitmap. */
+    public MemorySegment segment() {
+        return bits;
+    }
+
+    /**
+     * Sets the bit of {@code page} and returns true when its word was zero before (the first
+     * dirty page of the word since the last clear). Atomic: concurrent sets never lose a bit.
+     * TLA+: VcpuWriteFault(v) (the mark-dirty half).
+     */
+    public boolean set(long page) {
+        long offset = (page >>> 6) << 3;
+        long mask = 1L << (page & 63);
+        long old;
+        if (nonAtomicSet) {
+            // Native memory: the 50e92b3c bug, a plain read-modify-write with its window widened.
+            old = (long) WORD.getVolatile(bits, offset);
+            Thread.yield();
+            WORD.setVolatile(bits, offset, old | mask);
+        } else {
+            // Native memory: one lock-or on the 8-byte aligned word.
+            old = (long) WORD.getAndBitwiseOr(bits, offset, mask);
+        }
+        if (old == 0) {
+            logWord(page >>> 6);
+            return true;
+        }
+        return false;
+    }
+
+    /** Returns whether the bit of {@code page} is set. */
+    public boolean test(long page) {
+        // Native memory: one aligned word read.
+        return ((long) WORD.getVolatile(bits, (page >>> 6) << 3) & (1L << (page & 63))) != 0;
+    }
+
+    /** Returns word {@code word} and sets it to zero in one atomic exchange. */
+    public long takeWord(long word) {
+        // Native memory: atomic exchange, so a bit set concurrently is either taken or kept.
+        return (long) WORD.getAndSet(bits, word << 3, 0L);
+    }
+
+    /** ORs {@code mask} into word {@code word} atomically, logging the word if it was zero. */
+    public void orWord(long word, long mask) {
+        if (mask == 0) {
+            return;
+        }
+        // Native memory: one lock-or on the aligned word.
+        long old = (long) WORD.getAndBitwiseOr(bits, word << 3, mask);
+        if (old == 0) {
+            logWord(word);
+        }
+    }
+
+    /** Returns true when a bit was set since the last {@link #clear()} (the kernel's {@code is_dirty}). */
+    public boolean isDirty() {
+        return (int) LOGGED.getVolatile(this) != 0 || overflowed;
+    }
+
+    /** Returns how many bits are set (O(size); for tests and diagnostics). */
+    public long cardinality() {
+        long n = 0;
+        for (long off = 0; off < bits.byteSize(); off += Long.BYTES) {
+            // Native memory: aligned word read.
+            n += Long.bitCount((long) WORD.getVolatile(bits, off));
+        }
+        return n;
+    }
+
+    /**
+     * Zeroes every bit, in O(words dirtied since the last clear). Only for a bitmap no vCPU can
+     * still set (cold, after a grace period).
+     */
+    public void clear() {
+        int n = (int) LOGGED.getVolatile(this);
+        if (dirtyWords == null || overflowed || n > dirtyWords.length) {
+            bits.fill((byte) 0);
+        } else {
+            for (int i = 0; i < n; i++) {
+                // Native memory: zero one word the log says went non-zero.
+                WORD.setVolatile(bits, ((long) dirtyWords[i]) << 3, 0L);
+            }
+        }
+        overflowed = false;
+        LOGGED.setVolatile(this, 0);
+    }
+
+    /** Copies the whole bitmap ({@link #byteSize()} bytes) to {@code destination}. */
+    public void copyTo(MemorySegment destination) {
+        MemorySegment.copy(bits, 0, destination, 0, bits.byteSize());
+    }
+
+    /** Returns true once the bitmap was freed. */
+    public boolean isFreed() {
+        return !arena.scope().isAlive();
+    }
+
+    /** Frees the native memory; later accesses throw. Idempotent. */
+    @Override
+    public void close() {
+        if (arena.scope().isAlive()) {
+            arena.close();
+        }
+    }
+
+    private void logWord(long word) {
+        if (dirtyWords == null) {
+            return;
+        }
+        int i = (int) LOGGED.getAndAdd(this, 1);
+        if (i < dirtyWords.length) {
+            dirtyWords[i] = (int) word;
+        } else {
+            overflowed = true;
+        }
+    }
+}

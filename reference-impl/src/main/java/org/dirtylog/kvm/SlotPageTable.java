@@ -1,0 +1,67 @@
+package org.dirtylog.kvm;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * The write-protection state of a slot's mappings, O(1) to write-protect: entry {@code p}
+ * holds the generation in which page {@code p} was last made writable, and a mapping is
+ * writable iff that equals the slot's current generation. Write-protecting the whole slot is
+ * one generation bump (KVM's fast invalidate); the caller then flushes (a grace period) so
+ * that no vCPU still acts on a writability it checked before the bump. The table lives in a
+ * lazily backed anonymous mapping, so a 64 GiB slot costs only the entries touched.
+ */
+public final class SlotPageTable implements ArchMemslot {
+
+    private final Arena arena;
+    private final MemorySegment entries;
+    private volatile int generation = 1;
+
+    private SlotPageTable(Arena arena, MemorySegment entries) {
+        this.arena = arena;
+        this.entries = entries;
+    }
+
+    /** Returns a table for {@code npages} pages, all write-protected; throws {@link OutOfMemoryError} if mmap fails. */
+    public static SlotPageTable allocate(long npages) {
+        long bytes = (npages * Integer.BYTES + 4095) & ~4095L;
+        MemorySegment raw = UserAddressSpace.mapAnonymous(bytes);
+        if (raw == null) {
+            throw new OutOfMemoryError("page table of " + bytes + " bytes");
+        }
+        Arena arena = Arena.ofShared();
+        // Native memory: the table's own anonymous mapping; closing the arena unmaps it, and an
+        // access after that throws instead of touching unmapped memory.
+        return new SlotPageTable(arena, raw.reinterpret(bytes, arena, s -> UserAddressSpace.unmapRaw(s.address(), bytes)));
+    }
+
+    /** Returns true when the mapping of {@code page} is writable in the current generation. */
+    public boolean isWritable(long page) {
+        // Native memory: one aligned int read; a stale value only causes a spurious fault.
+        return entries.getAtIndex(ValueLayout.JAVA_INT, page) == generation;
+    }
+
+    /** Makes the mapping of {@code page} writable in the current generation. TLA+: VcpuWriteFault(v). */
+    public void makeWritable(long page) {
+        // Native memory: one aligned int write.
+        entries.setAtIndex(ValueLayout.JAVA_INT, page, generation);
+    }
+
+    /** Write-protects every page of the slot by starting a new generation. TLA+: WriteProtect. */
+    public void writeProtectAll() {
+        generation = generation + 1;
+    }
+
+    /** Returns the current generation. */
+    public int generation() {
+        return generation;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (arena.scope().isAlive()) {
+            arena.close();
+        }
+    }
+}

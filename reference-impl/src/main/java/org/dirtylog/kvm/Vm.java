@@ -1,0 +1,674 @@
+package org.dirtylog.kvm;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.ReentrantLock;
+import org.dirtylog.spi.BackendVcpu;
+import org.dirtylog.spi.BackendVm;
+import org.dirtylog.spi.Errno;
+import org.dirtylog.spi.IoctlResult;
+import org.dirtylog.spi.KvmApi;
+import org.dirtylog.spi.MemoryRegion;
+import org.dirtylog.spi.UserDirtyLog;
+import org.dirtylog.spi.UserMemory;
+
+/**
+ * A virtual machine ({@code struct kvm}): memslots published through one RCU pointer and
+ * replaced under the slots lock, an {@link Srcu} for the vCPU side, the dirty-log ioctls and
+ * an explicit user address space. Architecture differences live behind {@link ArchHooks}.
+ *
+ * <p>Every ioctl validates completely before it changes anything, so a failed call leaves the
+ * VM exactly as it was.
+ */
+public final class Vm implements BackendVm {
+
+    /** {@code KVM_MEMORY_SLOTS} of 2010 x86. */
+    public static final int DEFAULT_MEMORY_SLOTS = 32;
+    /** {@code KVM_MAX_VCPUS}. */
+    public static final int MAX_VCPUS = 64;
+    /** First guest physical address past what the emulated MMU can reach (1 TiB). */
+    public static final long GUEST_PHYS_LIMIT = 1L << 40;
+    /** {@code KVM_CAP_USER_DIRTY_LOG} generation implemented. */
+    public static final int USER_DIRTY_LOG_GENERATION = 1;
+
+    private static final ValueLayout.OfLong GUEST_LONG =
+            ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private final ArchHooks hooks;
+    private final Set<Defect> defects;
+    private final int slotLimit;
+    private final Srcu srcu = new Srcu();
+    private final ReentrantLock slotsLock = new ReentrantLock();
+    private final UserAddressSpace userMemory = new UserAddressSpace();
+    private final Map<Integer, Vcpu> vcpus = new ConcurrentHashMap<>();
+    private final DirtyBitmap[][] retainedBitmaps;
+    private final LongAdder useAfterFree = new LongAdder();
+    private volatile Memslots memslots;
+    private volatile boolean closed;
+
+    private final boolean widenSwapWindow;
+    private final boolean widenFlushWindow;
+    private final boolean skipGracePeriod;
+    private final boolean skipTlbFlushWait;
+    private final boolean skipSpareClear;
+
+    /** Creates a VM with {@link #DEFAULT_MEMORY_SLOTS} slots and no defects. */
+    public Vm(ArchHooks hooks) {
+        this(hooks, Set.of(), DEFAULT_MEMORY_SLOTS);
+    }
+
+    /**
+     * Creates a VM for {@code hooks} with {@code defects} injected and {@code slotLimit} slots.
+     *
+     * @throws IllegalArgumentException when a defect does not apply to the architecture
+     */
+    public Vm(ArchHooks hooks, Set<Defect> defects, int slotLimit) {
+        if (slotLimit < 1 || slotLimit > (1 << KvmApi.ADDRESS_SPACE_SHIFT)) {
+            throw new IllegalArgumentException("slot limit out of range: " + slotLimit);
+        }
+        for (Defect defect : defects) {
+            if (!hooks.applicableDefects().contains(defect)) {
+                throw new IllegalArgumentException(defect + " does not apply to " + hooks.name());
+            }
+        }
+        this.hooks = hooks;
+        this.defects = defects.isEmpty() ? Set.of() : Set.copyOf(EnumSet.copyOf(defects));
+        this.slotLimit = slotLimit;
+        this.memslots = new Memslots(slotLimit);
+        this.retainedBitmaps = new DirtyBitmap[slotLimit][];
+        this.widenSwapWindow = defects.contains(Defect.NO_GRACE_PERIOD);
+        this.skipGracePeriod = defects.contains(Defect.NO_GRACE_PERIOD);
+        this.widenFlushWindow = defects.contains(Defect.FLUSH_AFTER_UNLOCK);
+        this.skipTlbFlushWait = defects.contains(Defect.FLUSH_AFTER_UNLOCK);
+        this.skipSpareClear = defects.contains(Defect.SWITCH_SKIPS_CLEAR);
+    }
+
+    /** Returns the architecture hooks. */
+    public ArchHooks hooks() {
+        return hooks;
+    }
+
+    /** Returns true when {@code defect} was injected. */
+    public boolean has(Defect defect) {
+        return defects.contains(defect);
+    }
+
+    /** Returns the injected defects. */
+    public Set<Defect> defects() {
+        return defects;
+    }
+
+    /** Returns the VM's SRCU ({@code kvm->srcu}). */
+    public Srcu srcu() {
+        return srcu;
+    }
+
+    /** Returns the current memslots snapshot (the RCU pointer). */
+    public Memslots memslots() {
+        return memslots;
+    }
+
+    /** Returns the slot limit ({@code KVM_MEMORY_SLOTS}). */
+    public int slotLimit() {
+        return slotLimit;
+    }
+
+    /** Returns the user address space. */
+    public UserAddressSpace userMemory() {
+        return userMemory;
+    }
+
+    /** Returns how many times a vCPU used a memslots array or bitmap after it was freed (0 when correct). */
+    public long useAfterFreeCount() {
+        return useAfterFree.sum();
+    }
+
+    // ---- building blocks for the architecture hooks (callers hold the slots lock) ----
+
+    /**
+     * Replaces the RCU pointer with {@code next} and returns the previous snapshot, which the
+     * caller frees after a grace period. TLA+: PublishMemslots.
+     */
+    public Memslots publishMemslots(Memslots next) {
+        requireSlotsLock();
+        Memslots old = memslots;
+        memslots = next;
+        return old;
+    }
+
+    /**
+     * Waits until no vCPU can still use a memslots array or bitmap pointer loaded before the
+     * call. TLA+: GracePeriod. Skipped under {@link Defect#NO_GRACE_PERIOD}.
+     */
+    public void gracePeriod() {
+        if (!skipGracePeriod) {
+            srcu.synchronizeExpedited();
+        }
+    }
+
+    /**
+     * Waits until every vCPU has left guest mode once, so none still stores through a mapping
+     * it found writable before a write-protect ({@code kvm_flush_remote_tlbs}). Under
+     * {@link Defect#FLUSH_AFTER_UNLOCK} the harvest returns without waiting.
+     */
+    public void flushRemoteTlbs() {
+        if (!skipTlbFlushWait) {
+            srcu.synchronizeExpedited();
+        }
+    }
+
+    /**
+     * Clears the slot's cold bitmap before it becomes active; O(words dirtied in it). Safe
+     * because no vCPU has been able to set a bit in it since the grace period of the previous
+     * swap. Skipped under {@link Defect#SWITCH_SKIPS_CLEAR}.
+     */
+    public void clearSpareBitmap(Memslot slot) {
+        if (!skipSpareClear) {
+            slot.dirtyBitmapOld().clear();
+        }
+    }
+
+    /** Yields inside the mark-dirty window under {@link Defect#NO_GRACE_PERIOD} (widens the race it injects). */
+    void widenSwapWindow() {
+        if (widenSwapWindow) {
+            Thread.yield();
+        }
+    }
+
+    private void requireSlotsLock() {
+        if (!slotsLock.isHeldByCurrentThread()) {
+            throw new IllegalStateException("the slots lock must be held");
+        }
+    }
+
+    // ---- the ioctl surface ----
+
+    /**
+     * {@code KVM_CHECK_EXTENSION}: returns 1 for {@code KVM_CAP_USER_DIRTY_LOG} (generation 1),
+     * the slot limit for {@code KVM_CAP_NR_MEMSLOTS}, 0 for anything else. Never fails.
+     */
+    @Override
+    public IoctlResult<Integer> checkExtension(long capability) {
+        if (capability == KvmApi.KVM_CAP_USER_DIRTY_LOG) {
+            return IoctlResult.ok(USER_DIRTY_LOG_GENERATION);
+        }
+        if (capability == KvmApi.KVM_CAP_NR_MEMSLOTS) {
+            return IoctlResult.ok(slotLimit);
+        }
+        return IoctlResult.ok(0);
+    }
+
+    @Override
+    public IoctlResult<UserMemory> mmap(long length) {
+        return userMemory.mmap(length);
+    }
+
+    @Override
+    public IoctlResult<Integer> munmap(UserMemory memory) {
+        return userMemory.munmap(memory);
+    }
+
+    @Override
+    public IoctlResult<MemorySegment> accessUser(long address, long length) {
+        MemorySegment segment = userMemory.resolve(address, length);
+        return segment == null ? IoctlResult.err(Errno.EFAULT) : IoctlResult.ok(segment);
+    }
+
+    /**
+     * {@code KVM_SET_USER_MEMORY_REGION} ({@code kvm_set_memory_region}): creates, moves,
+     * re-flags or (size 0) deletes a memslot and returns 0.
+     * Errors in check order: -EBADF (VM closed); -EINVAL (address space id not 0, slot id
+     * {@code >= KVM_MEMORY_SLOTS}, unknown flag, size/gpa/user address not page aligned or
+     * negative, range past the guest physical limit, deletion of an absent slot, size or user
+     * address change of an existing slot, user range not mapped user memory); -EEXIST (overlap
+     * with another slot); -ENOMEM (bitmap or page table allocation failed).
+     * Rules: a fresh all-zero bitmap when logging is switched on (S3/S4), freed when switched
+     * off (S4), kept on a move (S5), identical call is a no-op (S2).
+     * TLA+: LogOn, LogOff (then PublishMemslots, GracePeriod, FreeOldMemslots).
+     */
+    @Override
+    public IoctlResult<Integer> setUserMemoryRegion(MemoryRegion region) {
+        slotsLock.lock();
+        try {
+            return IoctlResult.ofKernelReturn(setUserMemoryRegionLocked(region));
+        } finally {
+            slotsLock.unlock();
+        }
+    }
+
+    private int setUserMemoryRegionLocked(MemoryRegion r) {
+        if (closed) {
+            return Errno.EBADF.kernelReturn();
+        }
+        if (!validSlotId(r.slot())) {
+            return Errno.EINVAL.kernelReturn();
+        }
+        if ((r.flags() & ~KvmApi.KVM_MEM_LOG_DIRTY_PAGES) != 0) {
+            return Errno.EINVAL.kernelReturn();
+        }
+        long pageMask = KvmApi.PAGE_SIZE - 1;
+        if (r.memorySize() < 0 || (r.memorySize() & pageMask) != 0 || (r.guestPhysAddr() & pageMask) != 0
+                || (r.userspaceAddr() & pageMask) != 0 || r.guestPhysAddr() < 0
+                || r.guestPhysAddr() + r.memorySize() > GUEST_PHYS_LIMIT) {
+            return Errno.EINVAL.kernelReturn();
+        }
+        int id = r.slot();
+        Memslots current = memslots;
+        Memslot old = current.get(id);
+        if (r.memorySize() == 0) {
+            return old == null ? Errno.EINVAL.kernelReturn() : deleteSlot(current, old);
+        }
+        long npages = r.npages();
+        long baseGfn = r.guestPhysAddr() >>> KvmApi.PAGE_SHIFT;
+        MemorySegment memory;
+        if (old != null) {
+            if (old.npages() != npages || old.userspaceAddr() != r.userspaceAddr()) {
+                return Errno.EINVAL.kernelReturn();
+            }
+            memory = old.memory();
+        } else {
+            memory = userMemory.resolveMapped(r.userspaceAddr(), r.memorySize());
+            if (memory == null) {
+                return Errno.EINVAL.kernelReturn();
+            }
+        }
+        for (Memslot other : current.slots()) {
+            if (other.id() != id && other.overlaps(baseGfn, npages)) {
+                return Errno.EEXIST.kernelReturn();
+            }
+        }
+        if (old == null) {
+            return createSlot(current, id, baseGfn, npages, r, memory);
+        }
+        if (old.baseGfn() == baseGfn && old.flags() == r.flags()) {
+            return 0;
+        }
+        if (old.baseGfn() != baseGfn) {
+            int rc = moveSlot(current, old, baseGfn);
+            if (rc != 0 || old.flags() == r.flags()) {
+                return rc;
+            }
+            current = memslots;
+            old = current.get(id);
+        }
+        return (r.flags() & KvmApi.KVM_MEM_LOG_DIRTY_PAGES) != 0
+                ? enableLogging(current, old, r.flags())
+                : disableLogging(current, old, r.flags());
+    }
+
+    private int createSlot(Memslots current, int id, long baseGfn, long npages, MemoryRegion r, MemorySegment memory) {
+        ArchMemslot arch;
+        try {
+            arch = hooks.createArchMemslot(this, npages);
+        } catch (OutOfMemoryError e) {
+            return Errno.ENOMEM.kernelReturn();
+        }
+        DirtyBitmap[] pair = null;
+        if ((r.flags() & KvmApi.KVM_MEM_LOG_DIRTY_PAGES) != 0) {
+            pair = allocatePair(npages);
+            if (pair == null) {
+                arch.close();
+                return Errno.ENOMEM.kernelReturn();
+            }
+        }
+        Memslot slot = new Memslot(id, baseGfn, npages, r.flags(), r.userspaceAddr(), memory, arch,
+                pair == null ? null : pair[0], pair == null ? null : pair[1]);
+        exportPair(slot);
+        replace(current.with(slot));
+        return 0;
+    }
+
+    private int moveSlot(Memslots current, Memslot old, long newBaseGfn) {
+        ArchMemslot arch;
+        try {
+            arch = hooks.createArchMemslot(this, old.npages());
+        } catch (OutOfMemoryError e) {
+            return Errno.ENOMEM.kernelReturn();
+        }
+        DirtyBitmap active = old.dirtyBitmap();
+        DirtyBitmap cold = old.dirtyBitmapOld();
+        boolean dropBitmaps = old.dirtyLogged() && has(Defect.MOVE_DROPS_BITMAP);
+        if (dropBitmaps) {
+            DirtyBitmap[] pair = allocatePair(old.npages());
+            if (pair == null) {
+                arch.close();
+                return Errno.ENOMEM.kernelReturn();
+            }
+            active = pair[0];
+            cold = pair[1];
+        }
+        Memslot moved = old.movedTo(newBaseGfn, arch, active, cold);
+        if (dropBitmaps) {
+            unexportPair(old);
+            exportPair(moved);
+        }
+        replace(current.with(moved));
+        // The old mappings translate the old gfns: zapped (closed) once no vCPU can use them.
+        old.arch().close();
+        if (dropBitmaps) {
+            freePair(old);
+        }
+        return 0;
+    }
+
+    private int enableLogging(Memslots current, Memslot old, int flags) {
+        DirtyBitmap[] pair = retainedBitmaps[old.id()];
+        if (pair == null) {
+            pair = allocatePair(old.npages());
+            if (pair == null) {
+                return Errno.ENOMEM.kernelReturn();
+            }
+        }
+        retainedBitmaps[old.id()] = null;
+        Memslot logged = old.withFlags(flags, pair[0], pair[1]);
+        exportPair(logged);
+        replace(current.with(logged));
+        // b64d740e: pages made writable while logging was off must fault again, and only after
+        // every vCPU sees the bitmap (else a fault could find no bitmap and map writable unlogged).
+        if (!has(Defect.NO_FLUSH_ON_LOG_ENABLE)) {
+            hooks.writeProtectSlot(this, logged);
+        }
+        return 0;
+    }
+
+    private int disableLogging(Memslots current, Memslot old, int flags) {
+        Memslot unlogged = old.withFlags(flags, null, null);
+        unexportPair(old);
+        replace(current.with(unlogged));
+        hooks.dirtyLoggingDisabled(this, old);
+        if (has(Defect.STALE_BITS_AFTER_LOG_TOGGLE)) {
+            retainedBitmaps[old.id()] = new DirtyBitmap[] {old.dirtyBitmap(), old.dirtyBitmapOld()};
+        } else {
+            freePair(old);
+        }
+        return 0;
+    }
+
+    private int deleteSlot(Memslots current, Memslot old) {
+        unexportPair(old);
+        replace(current.without(old.id()));
+        old.arch().close();
+        freePair(old);
+        DirtyBitmap[] retained = retainedBitmaps[old.id()];
+        if (retained != null) {
+            retained[0].close();
+            retained[1].close();
+            retainedBitmaps[old.id()] = null;
+        }
+        return 0;
+    }
+
+    /** Publishes {@code next}, waits a grace period and frees the previous array. */
+    private void replace(Memslots next) {
+        Memslots old = publishMemslots(next);
+        srcu.synchronize();
+        old.free();
+    }
+
+    private DirtyBitmap[] allocatePair(long npages) {
+        DirtyBitmap first = null;
+        try {
+            first = DirtyBitmap.allocate(npages, defects);
+            return new DirtyBitmap[] {first, DirtyBitmap.allocate(npages, defects)};
+        } catch (OutOfMemoryError e) {
+            if (first != null) {
+                first.close();
+            }
+            return null;
+        }
+    }
+
+    private void exportPair(Memslot slot) {
+        if (slot.dirtyBitmap() != null) {
+            userMemory.export(slot.dirtyBitmap());
+            userMemory.export(slot.dirtyBitmapOld());
+        }
+    }
+
+    private void unexportPair(Memslot slot) {
+        if (slot.dirtyBitmap() != null) {
+            userMemory.unexport(slot.dirtyBitmap());
+            userMemory.unexport(slot.dirtyBitmapOld());
+        }
+    }
+
+    private static void freePair(Memslot slot) {
+        if (slot.dirtyBitmap() != null) {
+            slot.dirtyBitmap().close();
+            slot.dirtyBitmapOld().close();
+        }
+    }
+
+    /**
+     * {@code KVM_GET_DIRTY_LOG} ({@code kvm_vm_ioctl_get_dirty_log}): harvests the slot and copies
+     * its bitmap to user memory at {@code dirtyBitmap} ({@code ALIGN(npages, 64) / 8} bytes, all
+     * written; all zero for a clean slot) and returns 0.
+     * Errors in check order: -EBADF (VM closed), -EINVAL (slot id {@code >= KVM_MEMORY_SLOTS}
+     * or address space id not 0), -ENOENT (no such slot, or logging off), -EFAULT (buffer not
+     * writable user memory; checked before anything is harvested, so no bit is lost).
+     * TLA+: HarvestBegin, then the architecture's harvest actions, CopyToUser, HarvestEnd.
+     */
+    @Override
+    public IoctlResult<Integer> getDirtyLog(int slot, long dirtyBitmap) {
+        slotsLock.lock();
+        try {
+            Errno errno = checkLoggedSlot(slot);
+            if (errno != null) {
+                return IoctlResult.err(errno);
+            }
+            Memslot memslot = memslots.get(slot);
+            MemorySegment buffer = userMemory.resolve(dirtyBitmap, memslot.dirtyBitmap().byteSize());
+            if (buffer == null) {
+                return IoctlResult.err(Errno.EFAULT);
+            }
+            int r = hooks.updateDirtyLog(this, memslot);
+            try {
+                if (r == 0) {
+                    memslots.get(slot).dirtyBitmapOld().copyTo(buffer);
+                } else if (!has(Defect.CLEAN_GET_LEAVES_BUFFER)) {
+                    buffer.fill((byte) 0);
+                }
+            } catch (IllegalStateException unmapped) {
+                return IoctlResult.err(Errno.EFAULT);
+            }
+            return IoctlResult.ok(0);
+        } finally {
+            slotsLock.unlock();
+        }
+    }
+
+    /**
+     * {@code KVM_GET_USER_DIRTY_LOG_ADDR} (RFC 4.39): reads {@code struct kvm_user_dirty_log} at
+     * {@code argp}, fills in the user addresses of the slot's active and cold bitmaps, writes
+     * it back and returns 0. Errors in check order: -EFAULT (argp not 24 bytes of user memory),
+     * -EBADF (VM closed), -EINVAL (slot id out of range), -ENOENT (no such slot, or logging off).
+     * TLA+: none (reads state only).
+     */
+    @Override
+    public IoctlResult<Integer> getUserDirtyLogAddr(long argp) {
+        MemorySegment arg = userMemory.resolve(argp, KvmApi.USER_DIRTY_LOG_SIZE);
+        if (arg == null) {
+            return IoctlResult.err(Errno.EFAULT);
+        }
+        slotsLock.lock();
+        try {
+            UserDirtyLog in;
+            try {
+                in = UserDirtyLog.readFrom(arg);
+            } catch (IllegalStateException unmapped) {
+                return IoctlResult.err(Errno.EFAULT);
+            }
+            Errno errno = checkLoggedSlot(in.slot());
+            if (errno != null) {
+                return IoctlResult.err(errno);
+            }
+            Memslot memslot = memslots.get(in.slot());
+            try {
+                new UserDirtyLog(in.slot(), in.flags(), memslot.dirtyBitmap().address(),
+                        memslot.dirtyBitmapOld().address()).writeTo(arg);
+            } catch (IllegalStateException unmapped) {
+                return IoctlResult.err(Errno.EFAULT);
+            }
+            return IoctlResult.ok(0);
+        } finally {
+            slotsLock.unlock();
+        }
+    }
+
+    /**
+     * {@code KVM_SWITCH_DIRTY_LOG} (RFC 4.40, {@code kvm_vm_ioctl_switch_dirty_log}): returns 0
+     * after making the cleared cold bitmap active (the previously active one now holds the pages
+     * dirtied since the last switch), or 1 when the slot was clean (nothing changed).
+     * Errors in check order: -EBADF (VM closed), -EINVAL (slot id out of range), -ENOENT (no such
+     * slot, or logging off).
+     * TLA+: HarvestBegin, the architecture's harvest actions, HarvestEnd; property SwitchReturnsOneIffClean.
+     */
+    @Override
+    public IoctlResult<Integer> switchDirtyLog(int slot) {
+        slotsLock.lock();
+        try {
+            Errno errno = checkLoggedSlot(slot);
+            if (errno != null) {
+                return IoctlResult.err(errno);
+            }
+            return IoctlResult.ok(hooks.updateDirtyLog(this, memslots.get(slot)));
+        } finally {
+            slotsLock.unlock();
+        }
+    }
+
+    private Errno checkLoggedSlot(int slot) {
+        if (closed) {
+            return Errno.EBADF;
+        }
+        if (!validSlotId(slot)) {
+            return Errno.EINVAL;
+        }
+        Memslot memslot = memslots.get(slot);
+        return memslot == null || !memslot.dirtyLogged() ? Errno.ENOENT : null;
+    }
+
+    private boolean validSlotId(int slot) {
+        return Integer.toUnsignedLong(slot) < slotLimit;
+    }
+
+    /**
+     * {@code KVM_CREATE_VCPU}: returns vCPU {@code id}. Errors: -EBADF (VM closed), -EINVAL (id
+     * outside {@code [0, KVM_MAX_VCPUS)}), -EEXIST (id taken).
+     */
+    @Override
+    public IoctlResult<BackendVcpu> createVcpu(int id) {
+        slotsLock.lock();
+        try {
+            if (closed) {
+                return IoctlResult.err(Errno.EBADF);
+            }
+            if (id < 0 || id >= MAX_VCPUS) {
+                return IoctlResult.err(Errno.EINVAL);
+            }
+            if (vcpus.containsKey(id)) {
+                return IoctlResult.err(Errno.EEXIST);
+            }
+            Vcpu vcpu = new Vcpu(this, id, hooks.createArchVcpu(this, id));
+            vcpus.put(id, vcpu);
+            return IoctlResult.ok(vcpu);
+        } finally {
+            slotsLock.unlock();
+        }
+    }
+
+    void vcpuClosed(Vcpu vcpu) {
+        vcpus.remove(vcpu.id(), vcpu);
+    }
+
+    /**
+     * Performs one 8-byte guest store through the emulated MMU and returns 0, or -EFAULT when
+     * {@code gpa} is in no memslot or its memory was unmapped. The whole access is one SRCU
+     * read section, which is what a grace period (and a "TLB flush") waits for.
+     */
+    int guestWrite(Vcpu vcpu, long gpa, long value) {
+        long gfn = gpa >>> KvmApi.PAGE_SHIFT;
+        int idx = srcu.readLock();                                     // TLA+: VcpuEnterSrcu(v)
+        try {
+            Memslots slots = memslots;
+            Memslot slot = slots.lookup(gfn);                          // TLA+: VcpuLookupSlot(v)
+            if (slot == null) {
+                return Errno.EFAULT.kernelReturn();
+            }
+            long page = gfn - slot.baseGfn();
+            if (!hooks.isWritable(vcpu, slot, page)) {
+                writeFault(vcpu, slot, page);                          // TLA+: VcpuWriteFault(v)
+            } else if (widenFlushWindow) {
+                Thread.yield();
+            }
+            try {
+                // Native memory: the guest store into the slot's user memory.
+                slot.memory().set(GUEST_LONG, (page << KvmApi.PAGE_SHIFT) | (gpa & (KvmApi.PAGE_SIZE - 1)), value);
+            } catch (IllegalStateException unmapped) {                 // TLA+: VcpuStore(v)
+                return Errno.EFAULT.kernelReturn();
+            }
+            if (slots.isFreed()) {
+                useAfterFree.increment();
+            }
+            return 0;
+        } finally {
+            srcu.readUnlock(idx);                                      // TLA+: VcpuExitSrcu(v)
+        }
+    }
+
+    private void writeFault(Vcpu vcpu, Memslot slot, long page) {
+        if (slot.dirtyLogged()) {
+            try {
+                hooks.markPageDirty(vcpu, slot, page);
+            } catch (IllegalStateException freed) {
+                useAfterFree.increment();
+            }
+        }
+        hooks.makeWritable(vcpu, slot, page);
+    }
+
+    /** Stops every vCPU and frees every memslot, bitmap and mapping. Idempotent; never throws. */
+    @Override
+    public void close() {
+        List<Vcpu> toClose;
+        slotsLock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            toClose = new ArrayList<>(vcpus.values());
+        } finally {
+            slotsLock.unlock();
+        }
+        toClose.forEach(Vcpu::close);
+        slotsLock.lock();
+        try {
+            Memslots old = publishMemslots(new Memslots(slotLimit));
+            srcu.synchronize();
+            old.free();
+            for (Memslot slot : old.slots()) {
+                unexportPair(slot);
+                slot.arch().close();
+                freePair(slot);
+            }
+            for (DirtyBitmap[] retained : retainedBitmaps) {
+                if (retained != null) {
+                    retained[0].close();
+                    retained[1].close();
+                }
+            }
+            userMemory.close();
+        } finally {
+            slotsLock.unlock();
+        }
+    }
+}
