@@ -111,6 +111,7 @@ final class ConcurrencyChecks {
                         "every page reported", "pages " + DirtyBitmap.abbreviate(missing) + " missing"
                                 + (got.bitsPastEnd().isEmpty() ? "" : ", bits past npages " + got.bitsPastEnd()));
             }
+            s.summarise(rounds + " rounds of " + vcpus + " vCPUs writing all " + npages + " pages at once");
         } finally {
             pool.shutdownNow();
         }
@@ -188,6 +189,8 @@ final class ConcurrencyChecks {
                             + " reported by neither");
         }
         s.note("total guest writes", String.valueOf(total));
+        s.summarise(rounds + " rounds of " + vcpus + " vCPUs, " + total + " guest writes, " + (rounds + 1) + " harvests ("
+                + style.name() + ")");
     }
 
     private static void checkPrecision(DirtyBitmap h, long[] post, int i, String which) {

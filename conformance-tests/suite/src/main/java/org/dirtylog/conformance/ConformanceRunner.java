@@ -143,9 +143,7 @@ public final class ConformanceRunner {
         RuleResult r;
         try {
             check.invoke(null, s);
-            String summary = s.steps().stream().filter(st -> st.actor().equals("suite") && st.result().isEmpty())
-                    .reduce((a, b) -> b).map(Step::call).orElse("");
-            r = result(rule, Verdict.PASS, summary, s, t0);
+            r = result(rule, Verdict.PASS, s.summary(), s, t0);
         } catch (InvocationTargetException e) {
             r = classify(rule, e.getCause(), s, t0);
         } catch (IllegalAccessException e) {

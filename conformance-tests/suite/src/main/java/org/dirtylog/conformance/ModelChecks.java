@@ -58,7 +58,7 @@ final class ModelChecks {
             }
         }
         if (failing.isEmpty()) {
-            s.note(tried[0] + " sequences (" + tried[1] + " operations, seed " + s.seed() + ") agreed with the model", "");
+            s.summarise(tried[0] + " sequences (" + tried[1] + " operations, seed " + s.seed() + ") agreed with the model");
             return;
         }
         List<Op> original = failing.get(0);

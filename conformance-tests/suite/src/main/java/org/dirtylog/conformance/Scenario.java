@@ -80,6 +80,7 @@ public final class Scenario implements AutoCloseable {
     private final List<RandomWriter> running = Collections.synchronizedList(new ArrayList<>());
     private final Map<Long, String> memoryNames = new HashMap<>();
     private volatile int droppedSteps;
+    private volatile String summary = "";
     private long nextGpa;
     private int nextSlotId;
     private long nextValue = 1;
@@ -155,6 +156,16 @@ public final class Scenario implements AutoCloseable {
             }
         }
         droppedSteps++;
+    }
+
+    /** Sets the one line a PASS verdict shows, e.g. how many writes a randomized rule checked. */
+    public void summarise(String line) {
+        summary = line;
+    }
+
+    /** Returns the line set by {@link #summarise(String)}, empty if none. */
+    public String summary() {
+        return summary;
     }
 
     /** Records a note of the suite (a read of guest memory, a pause, a check). */
