@@ -483,11 +483,13 @@ DirtyOrWriteProtected ==
     (op = "none" /\ Slot.logging) =>
         \A p \in Pages : p \in bits[Slot.active] \cup vmmLog \/ p \in wp
 
-(* A SWITCH returns 1 exactly when there is nothing to read: a 0 return  *)
-(* always hands user space a non-empty cold bitmap.                     *)
+(* A SWITCH returns 1 only when the slot was clean (no completed write   *)
+(* was waiting to be reported when it was invoked), and a 0 return hands *)
+(* user space a non-empty cold bitmap.                                   *)
 SwitchReturnsOneIffClean ==
-    (op = "none" /\ lastOp = "switch" /\ ret \in {"0", "1"}) =>
-        ((ret = "1") <=> (reported = {}))
+    (op = "none" /\ lastOp = "switch") =>
+        /\ ret = "1" => must = {}
+        /\ ret = "0" => reported # {}
 
 (* No vCPU that may still dereference its memslots array or bitmap       *)
 (* pointer holds one that was freed.                                     *)
