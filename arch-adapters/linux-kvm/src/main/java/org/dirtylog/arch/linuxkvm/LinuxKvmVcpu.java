@@ -167,46 +167,62 @@ final class LinuxKvmVcpu implements BackendVcpu {
             shared.set(ValueLayout.JAVA_LONG, GuestProgram.RANDOM_ITERATION, w.iteration());
             shared.set(ValueLayout.JAVA_LONG, GuestProgram.RANDOM_SEED, w.seed());
             shared.set(ValueLayout.JAVA_LONG, GuestProgram.RANDOM_WRITES, 0L);
+            IoctlResult<Future<IoctlResult<Long>>> started = start(() -> {
+                IoctlResult<Integer> r = runGuest(GuestProgram.RANDOM_ENTRY, GuestProgram.PORT_RANDOM_STOPPED);
+                // Native memory: the guest is out of KVM_RUN, every store it made is visible.
+                return r.isOk() ? IoctlResult.ok((long) LONG.getVolatile(shared, GuestProgram.RANDOM_WRITES))
+                        : IoctlResult.err(r.errnoOrNull());
+            });
+            return started.map(Writer::new);
         }
-        IoctlResult<Future<IoctlResult<Integer>>> started =
-                start(() -> runGuest(GuestProgram.RANDOM_ENTRY, GuestProgram.PORT_RANDOM_STOPPED));
-        return started.map(Writer::new);
     }
 
+    /** A random-writing session; it owns the vCPU until its task ends. */
     private final class Writer implements RandomWriter {
-        private final Future<IoctlResult<Integer>> task;
+        private final Future<IoctlResult<Long>> task;
+        // Guarded by LinuxKvmVcpu.this.
+        private long observed;
 
-        Writer(Future<IoctlResult<Integer>> task) {
+        Writer(Future<IoctlResult<Long>> task) {
             this.task = task;
         }
 
         @Override
         public long writesSoFar() {
-            synchronized (kickLock) {
-                if (closed) {
-                    return lastWrites;
+            if (task.isDone() && !task.isCancelled()) {
+                IoctlResult<Long> r = task.resultNow();
+                if (r.isOk()) {
+                    return r.value();
                 }
-                // Native memory: the guest stores the count after each write; x86 keeps that order.
-                return (long) LONG.getVolatile(shared, GuestProgram.RANDOM_WRITES);
+            }
+            synchronized (LinuxKvmVcpu.this) {
+                synchronized (kickLock) {
+                    if (busy == task) {
+                        // Native memory: the guest stores the count after each write; x86 keeps that order.
+                        observed = closed ? lastWrites : (long) LONG.getVolatile(shared, GuestProgram.RANDOM_WRITES);
+                    }
+                    return observed;
+                }
             }
         }
 
         /**
          * Sets the stop flag and waits for the guest's OUT; returns the number of writes. Errors:
          * {@code -ETIMEDOUT} (no exit within {@link #STOP_TIMEOUT_MILLIS}; the vCPU was kicked),
-         * {@code -EINTR} (interrupted or closed), those of the run.
+         * {@code -EINTR} (interrupted or closed), those of the run. Idempotent.
          */
         @Override
         public IoctlResult<Long> stop() {
-            synchronized (kickLock) {
-                if (!closed) {
-                    // Native memory: a volatile store, so the looping guest sees it promptly.
-                    LONG.setVolatile(shared, GuestProgram.RANDOM_STOP, 1L);
+            synchronized (LinuxKvmVcpu.this) {
+                synchronized (kickLock) {
+                    if (!closed && busy == task) {
+                        // Native memory: a volatile store, so the looping guest sees it promptly.
+                        LONG.setVolatile(shared, GuestProgram.RANDOM_STOP, 1L);
+                    }
                 }
             }
-            IoctlResult<Integer> r;
             try {
-                r = task.get(STOP_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+                return task.get(STOP_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
             } catch (TimeoutException e) {
                 cancelAndWait(task);
                 return IoctlResult.err(Errno.ETIMEDOUT);
@@ -217,11 +233,10 @@ final class LinuxKvmVcpu implements BackendVcpu {
             } catch (ExecutionException e) {
                 throw new IllegalStateException("vCPU thread failed", e.getCause());
             }
-            return r.isOk() ? IoctlResult.ok(writesSoFar()) : IoctlResult.err(r.errnoOrNull());
         }
     }
 
-    private synchronized IoctlResult<Future<IoctlResult<Integer>>> start(Callable<IoctlResult<Integer>> task) {
+    private synchronized <T> IoctlResult<Future<IoctlResult<T>>> start(Callable<IoctlResult<T>> task) {
         synchronized (kickLock) {
             if (closed) {
                 return IoctlResult.err(Errno.EBADF);
@@ -239,7 +254,7 @@ final class LinuxKvmVcpu implements BackendVcpu {
                 return t;
             });
         }
-        Future<IoctlResult<Integer>> future = thread.submit(task);
+        Future<IoctlResult<T>> future = thread.submit(task);
         busy = future;
         return IoctlResult.ok(future);
     }

@@ -106,4 +106,25 @@ class VcpuKickTests {
         assertEquals(Errno.EINTR, result[0].errnoOrNull());
         assertEquals(Errno.EBADF, vcpu.runWrites(List.of(new GuestWrite(GPA, 1))).errnoOrNull());
     }
+
+    @Test
+    void aVcpuRunsOneSessionAtATimeAndAnOldWriterCannotStopANewOne() throws InterruptedException {
+        try (BackendVm vm = KvmDevice.newVm()) {
+            UserMemory memory = vm.mmap(16 * KvmApi.PAGE_SIZE).value();
+            vm.setUserMemoryRegion(new MemoryRegion(0, 0, GPA, memory.length(), memory.address())).value();
+            BackendVcpu vcpu = vm.createVcpu(0).value();
+            RandomWriter first = vcpu.startRandomWrites(new RandomWrites(GPA, 16, 1, 1)).value();
+            assertEquals(Errno.EBUSY, vcpu.startRandomWrites(new RandomWrites(GPA, 16, 2, 2)).errnoOrNull());
+            assertEquals(Errno.EBUSY, vcpu.runWrites(List.of(new GuestWrite(GPA, 1))).errnoOrNull());
+            long firstTotal = first.stop().value();
+
+            RandomWriter second = vcpu.startRandomWrites(new RandomWrites(GPA, 16, 2, 2)).value();
+            assertEquals(IoctlResult.ok(firstTotal), first.stop());
+            assertEquals(firstTotal, first.writesSoFar());
+            long before = second.writesSoFar();
+            Thread.sleep(50);
+            assertTrue(second.writesSoFar() > before, "the second session stopped with the first writer");
+            assertTrue(second.stop().value() > 0);
+        }
+    }
 }
