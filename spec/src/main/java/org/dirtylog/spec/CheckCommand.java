@@ -140,7 +140,7 @@ public final class CheckCommand {
                 String prefix = String.format("[%d/%d] %s", index, models.size(), model.name());
                 out.println(prefix + ": TLC running (" + model.config() + ")");
                 var tick = ticker.scheduleAtFixedRate(() -> out.printf(Locale.ROOT,
-                        "    %s: %ds elapsed, %s distinct states so far (TLC reports once a minute)%n",
+                        "    %s: %ds elapsed, %s distinct states at TLC's last report%n",
                         model.name(), (System.nanoTime() - started) / 1_000_000_000L,
                         seen.get() < 0 ? "no count yet" : String.format(Locale.ROOT, "%,d", seen.get())),
                         PROGRESS_SECONDS, PROGRESS_SECONDS, TimeUnit.SECONDS);

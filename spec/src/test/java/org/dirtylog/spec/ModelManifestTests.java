@@ -15,6 +15,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Model-checks every {@code ci} model of {@code spec/models/manifest.json} and fails when TLC's
@@ -90,7 +91,14 @@ class ModelManifestTests {
     }
 
     @Test
-    void checkingLeavesNoTlcFilesInTheSourceTree() throws IOException {
+    void checkingLeavesNoTlcFilesInTheSourceTreeNorInItsWorkDirectory(@TempDir Path work) throws Exception {
+        ModelEntry model = manifest.byName("x86-rfc").orElseThrow();
+        TlcResult result = new TlcRunner(work).run(modelsDir.resolve(model.folder()), model.moduleName(),
+                model.configFileName(), 1, states -> { });
+        assertEquals(model.expected(), result.verdict());
+        try (Stream<Path> left = Files.list(work)) {
+            assertEquals(List.of(), left.toList(), "the runner must delete its work directory");
+        }
         try (Stream<Path> files = Files.walk(modelsDir)) {
             List<Path> leftovers = files.filter(p -> {
                 String name = p.getFileName().toString();
