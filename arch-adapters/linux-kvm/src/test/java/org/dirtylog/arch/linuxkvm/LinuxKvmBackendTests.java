@@ -3,10 +3,17 @@ package org.dirtylog.arch.linuxkvm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.ServiceLoader;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.dirtylog.spi.Availability;
 import org.dirtylog.spi.Capabilities;
 import org.dirtylog.spi.Capability;
@@ -52,5 +59,48 @@ class LinuxKvmBackendTests {
     @Test
     void createVmOnAMissingDeviceReturnsEnoentInsteadOfThrowing(@TempDir Path dir) {
         assertEquals(Errno.ENOENT, new LinuxKvmBackend(dir.resolve("kvm")).createVm().errnoOrNull());
+    }
+
+    @Test
+    void aUserWithoutPermissionIsToldToJoinGroupKvmOrRunAsRoot(@TempDir Path dir) throws Exception {
+        KvmDevice.assumeAvailable();
+        Path setpriv = Path.of("/usr/bin/setpriv");
+        assumeTrue("root".equals(System.getProperty("user.name")) && Files.isExecutable(setpriv),
+                "needs root and setpriv to run a child JVM as nobody");
+        // The build's class folders and the local repository may not be readable by nobody: copy them.
+        List<String> entries = new ArrayList<>();
+        int n = 0;
+        for (Class<?> c : List.of(LinuxKvmBackend.class, PrintAvailability.class, Availability.class)) {
+            Path source = Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI());
+            Path copy = dir.resolve("cp" + n++);
+            try (Stream<Path> files = Files.walk(source)) {
+                for (Path f : files.toList()) {
+                    Path target = Files.isDirectory(source) ? copy.resolve(source.relativize(f).toString()) : copy;
+                    if (Files.isDirectory(f)) {
+                        Files.createDirectories(target);
+                    } else {
+                        Files.copy(f, target);
+                    }
+                }
+            }
+            entries.add(copy.toString());
+        }
+        try (Stream<Path> files = Files.walk(dir)) {
+            for (Path f : files.toList()) {
+                Files.setPosixFilePermissions(f, PosixFilePermissions.fromString(Files.isDirectory(f) ? "rwxr-xr-x" : "rw-r--r--"));
+            }
+        }
+        String classpath = String.join(":", entries);
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        Process child = new ProcessBuilder(setpriv.toString(), "--reuid=65534", "--regid=65534", "--clear-groups",
+                java.toString(), "-Duser.home=/tmp", "--enable-native-access=ALL-UNNAMED", "-cp", classpath,
+                PrintAvailability.class.getName())
+                .redirectErrorStream(true).start();
+        List<String> lines = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines().toList();
+        assertTrue(child.waitFor(30, TimeUnit.SECONDS));
+        assumeTrue(child.exitValue() == 0, () -> "child JVM as nobody could not run (classes not readable?): " + lines);
+        assertEquals("permission denied opening /dev/kvm as user nobody: add the user to group kvm"
+                + " (sudo usermod -aG kvm $USER, then log in again) or run as root", lines.get(0));
+        assertEquals(Errno.EACCES.toString(), lines.get(1));
     }
 }
