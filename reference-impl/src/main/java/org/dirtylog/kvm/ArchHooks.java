@@ -72,10 +72,18 @@ public interface ArchHooks {
             return 1;
         }
         vm.clearSpareBitmap(slot);
-        slot.swapBitmapsInPlace();
-        vm.gracePeriod();
-        writeProtectSlot(vm, slot);
+        slot.swapBitmapsInPlace();                  // TLA+: SwapBitmaps
+        vm.gracePeriod();                           // TLA+: GracePeriod
+        vm.widenFlushWindow();
+        writeProtectSlot(vm, slot);                 // TLA+: WriteProtect / FlushShadowMappings
         return 0;
+    }
+
+    /**
+     * Called after a move was published and a grace period passed, before the old state is
+     * closed: carries over whatever dirty state the architecture keeps outside the bitmaps (S5).
+     */
+    default void memslotMoved(Vm vm, Memslot old, Memslot moved) {
     }
 
     /** Called after logging was turned off and a grace period passed; no vCPU marks the slot any more. */

@@ -29,6 +29,7 @@ public class Srcu {
 
     private final long[] counters = new long[(STRIPES + 1) * STRIDE];
     private volatile long completed;
+    private volatile boolean waiting;
     private final ReentrantLock syncMutex = new ReentrantLock();
 
     /**
@@ -80,11 +81,23 @@ public class Srcu {
         return completed;
     }
 
+    /**
+     * Returns true while a grace period is waiting. A reader thread checks this between read
+     * sections and yields the CPU there (the kernel's {@code cond_resched()} outside the
+     * read-side critical section), so that on an oversubscribed machine the waiter is not held
+     * up by a reader preempted inside its section for a whole time slice.
+     */
+    public final boolean gracePeriodWaiting() {
+        return waiting;
+    }
+
     private void synchronize(boolean expedited) {
         syncMutex.lock();
         try {
             // TLA+: SyncBegin
+            waiting = true;
             flipAndWait(expedited);
+            waiting = false;
             // TLA+: SyncEnd
         } finally {
             syncMutex.unlock();

@@ -127,6 +127,7 @@ public final class Vcpu implements BackendVcpu {
 
         private void run() {
             SplittableRandom random = new SplittableRandom(writes.seed());
+            Srcu srcu = vm.srcu();
             long done = 0;
             while (!stopRequested) {
                 long gpa = writes.firstGpa() + random.nextLong(writes.pages()) * KvmApi.PAGE_SIZE;
@@ -137,6 +138,9 @@ public final class Vcpu implements BackendVcpu {
                 }
                 if (++done % PUBLISH_EVERY == 0) {
                     completed = done;
+                }
+                if (srcu.gracePeriodWaiting()) {
+                    Thread.yield();
                 }
             }
             completed = done;

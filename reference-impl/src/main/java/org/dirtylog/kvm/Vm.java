@@ -176,6 +176,19 @@ public final class Vm implements BackendVm {
         }
     }
 
+    /**
+     * Yields before a write-protect under {@link Defect#FLUSH_AFTER_UNLOCK}, so that vCPUs
+     * check writability just before it and store just after the harvest returned (widens the
+     * race the defect injects).
+     */
+    public void widenFlushWindow() {
+        if (widenFlushWindow) {
+            for (int i = 0; i < 8; i++) {
+                Thread.yield();
+            }
+        }
+    }
+
     /** Yields inside the mark-dirty window under {@link Defect#NO_GRACE_PERIOD} (widens the race it injects). */
     void widenSwapWindow() {
         if (widenSwapWindow) {
@@ -351,6 +364,9 @@ public final class Vm implements BackendVm {
             exportPair(moved);
         }
         replace(current.with(moved));
+        if (!dropBitmaps) {
+            hooks.memslotMoved(this, old, moved);
+        }
         // The old mappings translate the old gfns: zapped (closed) once no vCPU can use them.
         old.arch().close();
         if (dropBitmaps) {

@@ -78,6 +78,19 @@ public final class Ia64Hooks implements ArchHooks {
         }
     }
 
+    /** Merges the old VMM log into the moved slot's bitmap: its pending pages survive the move (S5). */
+    @Override
+    public void memslotMoved(Vm vm, Memslot old, Memslot moved) {
+        if (moved.dirtyLogged()) {
+            dirtyLogLock.lock();
+            try {
+                ((Ia64Memslot) old.arch()).mergeInto(moved.dirtyBitmap());
+            } finally {
+                dirtyLogLock.unlock();
+            }
+        }
+    }
+
     /** Drops what the VMM log still holds, so logging switched on again starts clean (S4). */
     @Override
     public void dirtyLoggingDisabled(Vm vm, Memslot slot) {

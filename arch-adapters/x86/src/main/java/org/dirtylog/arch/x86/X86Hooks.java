@@ -79,6 +79,7 @@ public final class X86Hooks implements ArchHooks {
         vm.gracePeriod();                                                   // TLA+: GracePeriod
         old.free();                                                         // TLA+: FreeOldMemslots
         if (!rfcOrder) {
+            vm.widenFlushWindow();
             writeProtectSlot(vm, swapped);                                  // TLA+: WriteProtect
         }
         return 0;
