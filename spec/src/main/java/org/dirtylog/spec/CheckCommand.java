@@ -139,10 +139,10 @@ public final class CheckCommand {
                 long started = System.nanoTime();
                 String prefix = String.format("[%d/%d] %s", index, models.size(), model.name());
                 out.println(prefix + ": TLC running (" + model.config() + ")");
-                var tick = ticker.scheduleAtFixedRate(() -> out.printf(Locale.ROOT,
-                        "    %s: %ds elapsed, %s distinct states at TLC's last report%n",
+                var tick = ticker.scheduleAtFixedRate(() -> out.printf(Locale.ROOT, "    %s: %ds elapsed, %s%n",
                         model.name(), (System.nanoTime() - started) / 1_000_000_000L,
-                        seen.get() < 0 ? "no count yet" : String.format(Locale.ROOT, "%,d", seen.get())),
+                        seen.get() < 0 ? "no state count from TLC yet"
+                                : String.format(Locale.ROOT, "%,d distinct states at TLC's last report", seen.get())),
                         PROGRESS_SECONDS, PROGRESS_SECONDS, TimeUnit.SECONDS);
                 TlcResult result;
                 try {

@@ -67,6 +67,17 @@ public final class TlcRunner {
                     .directory(work.toFile())
                     .redirectErrorStream(true)
                     .start();
+            // Ctrl-C skips finally blocks: stop TLC and remove the work directory anyway.
+            Thread cleanup = new Thread(() -> {
+                process.destroyForcibly();
+                try {
+                    process.waitFor(5, java.util.concurrent.TimeUnit.SECONDS);
+                    deleteTree(work);
+                } catch (IOException | UncheckedIOException | InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "tlc-cleanup");
+            Runtime.getRuntime().addShutdownHook(cleanup);
             TlcOutput output = new TlcOutput(progress);
             try (BufferedReader reader = new BufferedReader(
                     new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
@@ -77,6 +88,11 @@ public final class TlcRunner {
             } finally {
                 if (process.isAlive()) {
                     process.destroy();
+                }
+                try {
+                    Runtime.getRuntime().removeShutdownHook(cleanup);
+                } catch (IllegalStateException shuttingDown) {
+                    // the hook is already running and cleans up
                 }
             }
             int exit = process.waitFor();
