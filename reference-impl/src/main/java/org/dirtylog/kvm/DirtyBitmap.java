@@ -39,6 +39,7 @@ public final class DirtyBitmap implements AutoCloseable {
     @SuppressWarnings("unused")
     private volatile int logged;
     private volatile boolean overflowed;
+    private volatile boolean dirty;
 
     private DirtyBitmap(Arena arena, MemorySegment bits, long npages, boolean nonAtomicSet, boolean trackWords) {
         this.arena = arena;
@@ -112,6 +113,7 @@ public final class DirtyBitmap implements AutoCloseable {
      * TLA+: VcpuWriteFault(v) (the mark-dirty half).
      */
     public boolean set(long page) {
+        markDirty();
         long offset = (page >>> 6) << 3;
         long mask = 1L << (page & 63);
         long old;
@@ -148,6 +150,7 @@ public final class DirtyBitmap implements AutoCloseable {
         if (mask == 0) {
             return;
         }
+        markDirty();
         // Native memory: one lock-or on the aligned word.
         long old = (long) WORD.getAndBitwiseOr(bits, word << 3, mask);
         if (old == 0) {
@@ -157,7 +160,7 @@ public final class DirtyBitmap implements AutoCloseable {
 
     /** Returns true when a bit was set since the last {@link #clear()} (the kernel's {@code is_dirty}). */
     public boolean isDirty() {
-        return (int) LOGGED.getVolatile(this) != 0 || overflowed;
+        return dirty;
     }
 
     /** Returns how many bits are set (O(size); for tests and diagnostics). */
@@ -186,6 +189,7 @@ public final class DirtyBitmap implements AutoCloseable {
         }
         overflowed = false;
         LOGGED.setVolatile(this, 0);
+        dirty = false;
     }
 
     /** Copies the whole bitmap ({@link #byteSize()} bytes) to {@code destination}. */
@@ -203,6 +207,18 @@ public final class DirtyBitmap implements AutoCloseable {
     public void close() {
         if (arena.scope().isAlive()) {
             arena.close();
+        }
+    }
+
+    /**
+     * Raises the is-dirty flag before the bit is set. The word log cannot answer "dirty?": a
+     * vCPU whose bit lands in a word another vCPU made non-zero but has not logged yet would
+     * finish its store while the slot still looked clean, and a switch would answer 1 and miss
+     * a completed write (TLA+: SwitchReturnsOneIffClean).
+     */
+    private void markDirty() {
+        if (!dirty) {
+            dirty = true;
         }
     }
 

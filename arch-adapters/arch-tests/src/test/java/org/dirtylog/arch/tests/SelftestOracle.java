@@ -20,11 +20,15 @@ import org.dirtylog.spi.UserDirtyLog;
 import org.dirtylog.spi.UserMemory;
 
 /**
- * The §4 oracle as a migration: vCPUs store the current iteration number into random pages
- * while the host harvests about every millisecond and copies every reported page to a
- * destination, bumping the iteration after each harvest; then the vCPUs stop, a final harvest
- * copies the rest, and every page of the destination must equal the source. A write that no
- * harvest reported after it completed leaves its page stale in the destination.
+ * The §4 oracle as a migration: vCPUs store the current iteration number (high 32 bits; the
+ * low bits make every store's value unique) into random pages while the host harvests about
+ * every millisecond and copies every reported page to a destination, bumping the iteration
+ * after each harvest; then the vCPUs stop, a final harvest copies the rest.
+ *
+ * <p>Two checks. Per harvest: just before it is invoked, every page whose content differs from
+ * its last copy was written after that copy, by a store that has completed, so the harvest
+ * must report it (no lost write, §4). Per round, after the final harvest with the vCPUs
+ * stopped: every page of the destination equals the source.
  */
 final class SelftestOracle {
 
@@ -37,7 +41,8 @@ final class SelftestOracle {
         }
     }
 
-    static final long NPAGES = (1 << 12) + 3;
+    /** 2^15 + 3 pages: a partial last bitmap word, and few enough rewrites per millisecond that a lost write stays visible. */
+    static final long NPAGES = (1 << 15) + 3;
     private static final int SLOT = 0;
     private static final long GPA = 1L << 32;
     private static final ValueLayout.OfLong GUEST_LONG =
@@ -79,13 +84,18 @@ final class SelftestOracle {
             while ((writes < minWrites || harvests < minHarvests) && System.nanoTime() < deadline) {
                 List<RandomWriter> writers = new ArrayList<>();
                 for (Vcpu cpu : cpus) {
+                    long[] sequence = {0};
+                    long lane = (long) cpu.id() << 28;
                     writers.add(cpu.startRandomWrites(
-                            new RandomWrites(GPA, NPAGES, 0, iteration.get() * 31 + cpu.id()), iteration::get).value());
+                            new RandomWrites(GPA, NPAGES, 0, iteration.get() * 31 + cpu.id()),
+                            () -> iteration.get() << 32 | lane | (++sequence[0] & 0x0fff_ffffL)).value());
                 }
                 long roundEnd = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(40);
                 while (System.nanoTime() < roundEnd) {
                     LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
-                    bitsPast += harvest(vm, mode, active, getBuffer, memory.segment(), destination);
+                    Outcome outcome = harvest(vm, mode, active, getBuffer, memory.segment(), destination);
+                    bitsPast += outcome.bitsPast();
+                    lost += outcome.unreported();
                     iteration.incrementAndGet();
                     harvests++;
                 }
@@ -93,7 +103,9 @@ final class SelftestOracle {
                     IoctlResult<Long> stopped = writer.stop();
                     writes += stopped.value();
                 }
-                bitsPast += harvest(vm, mode, active, getBuffer, memory.segment(), destination);
+                Outcome last = harvest(vm, mode, active, getBuffer, memory.segment(), destination);
+                bitsPast += last.bitsPast();
+                lost += last.unreported();
                 iteration.incrementAndGet();
                 harvests++;
                 for (int p = 0; p < NPAGES; p++) {
@@ -112,15 +124,28 @@ final class SelftestOracle {
         }
     }
 
-    /** Harvests once, copies every reported page to {@code destination}; returns the bits set past npages. */
-    private static long harvest(Vm vm, Harvest mode, long[] active, MemorySegment getBuffer,
+    private record Outcome(long unreported, long bitsPast) {
+    }
+
+    /**
+     * Notes the pages changed since their last copy, harvests once, copies every reported page
+     * to {@code destination}, and returns how many noted pages went unreported and how many
+     * bits were set past npages.
+     */
+    private static Outcome harvest(Vm vm, Harvest mode, long[] active, MemorySegment getBuffer,
                                 MemorySegment guest, long[] destination) {
         long bytes = KvmApi.dirtyBitmapBytes(NPAGES);
+        java.util.BitSet changed = new java.util.BitSet((int) NPAGES);
+        for (int p = 0; p < NPAGES; p++) {
+            if (guest.get(GUEST_LONG, p * KvmApi.PAGE_SIZE) != destination[p]) {
+                changed.set(p);
+            }
+        }
         MemorySegment bitmap;
         if (mode == Harvest.SWITCH) {
             int r = vm.switchDirtyLog(SLOT).value();
             if (r == 1) {
-                return 0;
+                return new Outcome(changed.cardinality(), 0);
             }
             long cold = active[0];
             active[0] = active[1];
@@ -140,10 +165,11 @@ final class SelftestOracle {
                 if (page >= NPAGES) {
                     past++;
                 } else {
+                    changed.clear((int) page);
                     destination[(int) page] = guest.get(GUEST_LONG, page * KvmApi.PAGE_SIZE);
                 }
             }
         }
-        return past;
+        return new Outcome(changed.cardinality(), past);
     }
 }

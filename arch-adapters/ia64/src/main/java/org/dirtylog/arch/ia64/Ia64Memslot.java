@@ -10,8 +10,8 @@ import org.dirtylog.kvm.SlotPageTable;
 
 /**
  * IA64 state of one memslot: the VHPT-style write protection and the VMM's own dirty log
- * ({@code kvm_mem_dirty_log}) that vCPUs set bits in, with a queue of the words that went
- * non-zero so a merge costs O(dirty words).
+ * ({@code kvm_mem_dirty_log}) that vCPUs set bits in, with a queue of the words marked since
+ * the last merge, so a merge costs O(faults), not O(slot size).
  */
 final class Ia64Memslot implements ArchMemslot {
 
@@ -33,11 +33,16 @@ final class Ia64Memslot implements ArchMemslot {
         }
     }
 
-    /** Sets {@code page} in the VMM log, queueing its word when it was the word's first bit. */
+    /**
+     * Sets {@code page} in the VMM log and queues its word. Every mark queues, not only the one
+     * that made the word non-zero: otherwise a vCPU whose bit joins a word another vCPU set but
+     * has not queued yet could complete its store before a merge that then misses the bit
+     * (a lost write for that harvest; TLA+: MergeVmmLog, NoLostWrite). Marks happen only on
+     * write faults, so the queue grows with faults, not with writes.
+     */
     void mark(long page) {
-        if (vmmLog.set(page)) {
-            dirtyWords.add(page >>> 6);
-        }
+        vmmLog.set(page);
+        dirtyWords.add(page >>> 6);
     }
 
     /** Moves every queued word of the VMM log into {@code target}, zeroing it in the log. */
