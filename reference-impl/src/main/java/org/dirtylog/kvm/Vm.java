@@ -399,10 +399,10 @@ public final class Vm implements BackendVm {
         Memslot unlogged = old.withFlags(flags, null, null);
         unexportPair(old);
         replace(current.with(unlogged));
-        hooks.dirtyLoggingDisabled(this, old);
         if (has(Defect.STALE_BITS_AFTER_LOG_TOGGLE)) {
             retainedBitmaps[old.id()] = new DirtyBitmap[] {old.dirtyBitmap(), old.dirtyBitmapOld()};
         } else {
+            hooks.dirtyLoggingDisabled(this, old);
             freePair(old);
         }
         return 0;

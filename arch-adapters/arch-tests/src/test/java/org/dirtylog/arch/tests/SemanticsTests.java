@@ -104,14 +104,18 @@ class SemanticsTests {
     @EnumSource(Arch.class)
     void theBitmapThatBecomesActiveWasClearedSoTheColdOneHoldsOnlyPagesSinceTheLastSwitch(Arch arch) {
         try (Guest g = new Guest(arch)) {
-            g.write(1);
-            assertEquals(0, ok(g.vm.switchDirtyLog(SLOT)));
-            g.write(2);
-            assertEquals(0, ok(g.vm.switchDirtyLog(SLOT)));
-            g.write(3);
-            assertEquals(0, ok(g.vm.switchDirtyLog(SLOT)));
-            assertEquals(of(3), g.bitmapAt(g.addresses().dirtyBitmapOld()));
+            theBitmapThatBecomesActiveWasClearedSoTheColdOneHoldsOnlyPagesSinceTheLastSwitch(g);
         }
+    }
+
+    static void theBitmapThatBecomesActiveWasClearedSoTheColdOneHoldsOnlyPagesSinceTheLastSwitch(Guest g) {
+        g.write(1);
+        assertEquals(0, ok(g.vm.switchDirtyLog(SLOT)));
+        g.write(2);
+        assertEquals(0, ok(g.vm.switchDirtyLog(SLOT)));
+        g.write(3);
+        assertEquals(0, ok(g.vm.switchDirtyLog(SLOT)));
+        assertEquals(of(3), g.bitmapAt(g.addresses().dirtyBitmapOld()));
     }
 
     @ParameterizedTest
@@ -130,17 +134,21 @@ class SemanticsTests {
     @EnumSource(Arch.class)
     void bitsAtOrPastNpagesAreZeroInBothBitmaps(Arch arch) {
         try (Guest g = new Guest(arch)) {
-            for (long p = 0; p < NPAGES; p++) {
-                g.write(p);
-            }
-            assertEquals(0, ok(g.vm.switchDirtyLog(SLOT)));
-            UserDirtyLog log = g.addresses();
-            BitSet expected = new BitSet();
-            expected.set(0, (int) NPAGES);
-            assertEquals(expected, g.bitmapAt(log.dirtyBitmapOld()));
-            assertTrue(g.bitmapAt(log.dirtyBitmap()).isEmpty());
-            assertEquals(((NPAGES + 63) / 64) * 8, g.bitmapBytes());
+            bitsAtOrPastNpagesAreZeroInBothBitmaps(g);
         }
+    }
+
+    static void bitsAtOrPastNpagesAreZeroInBothBitmaps(Guest g) {
+        for (long p = 0; p < NPAGES; p++) {
+            g.write(p);
+        }
+        assertEquals(0, ok(g.vm.switchDirtyLog(SLOT)));
+        UserDirtyLog log = g.addresses();
+        BitSet expected = new BitSet();
+        expected.set(0, (int) NPAGES);
+        assertEquals(expected, g.bitmapAt(log.dirtyBitmapOld()));
+        assertTrue(g.bitmapAt(log.dirtyBitmap()).isEmpty());
+        assertEquals(((NPAGES + 63) / 64) * 8, g.bitmapBytes());
     }
 
     @ParameterizedTest
@@ -185,10 +193,14 @@ class SemanticsTests {
     @EnumSource(Arch.class)
     void getOnACleanSlotReturnsZeroWithAnAllZeroBuffer(Arch arch) {
         try (Guest g = new Guest(arch)) {
-            g.scratch.segment().fill((byte) 0xff);
-            assertEquals(0, ok(g.vm.getDirtyLog(SLOT, g.scratch.address())));
-            assertTrue(Guest.bits(g.scratch.segment(), g.bitmapBytes() * 8).isEmpty());
+            getOnACleanSlotReturnsZeroWithAnAllZeroBuffer(g);
         }
+    }
+
+    static void getOnACleanSlotReturnsZeroWithAnAllZeroBuffer(Guest g) {
+        g.scratch.segment().fill((byte) 0xff);
+        assertEquals(0, ok(g.vm.getDirtyLog(SLOT, g.scratch.address())));
+        assertTrue(Guest.bits(g.scratch.segment(), g.bitmapBytes() * 8).isEmpty());
     }
 
     @ParameterizedTest
@@ -269,15 +281,19 @@ class SemanticsTests {
     @EnumSource(Arch.class)
     void loggingSwitchedOnGivesAFreshBitmapAndWritesRightAfterAreReported(Arch arch) {
         try (Guest g = new Guest(arch)) {
-            ok(g.set(g.region.withFlags(0)));
-            g.write(11, 12);
-            ok(g.set(g.region.withFlags(KvmApi.KVM_MEM_LOG_DIRTY_PAGES)));
-            UserDirtyLog log = g.addresses();
-            assertTrue(g.bitmapAt(log.dirtyBitmap()).isEmpty());
-            assertTrue(g.bitmapAt(log.dirtyBitmapOld()).isEmpty());
-            g.write(11);
-            assertEquals(of(11), g.getDirtyLog(), "a page mapped writable before logging must fault again (b64d740e)");
+            loggingSwitchedOnGivesAFreshBitmapAndWritesRightAfterAreReported(g);
         }
+    }
+
+    static void loggingSwitchedOnGivesAFreshBitmapAndWritesRightAfterAreReported(Guest g) {
+        ok(g.set(g.region.withFlags(0)));
+        g.write(11, 12);
+        ok(g.set(g.region.withFlags(KvmApi.KVM_MEM_LOG_DIRTY_PAGES)));
+        UserDirtyLog log = g.addresses();
+        assertTrue(g.bitmapAt(log.dirtyBitmap()).isEmpty());
+        assertTrue(g.bitmapAt(log.dirtyBitmapOld()).isEmpty());
+        g.write(11);
+        assertEquals(of(11), g.getDirtyLog(), "a page mapped writable before logging must fault again (b64d740e)");
     }
 
     @ParameterizedTest
@@ -299,27 +315,35 @@ class SemanticsTests {
     @EnumSource(Arch.class)
     void noStaleBitSurvivesALoggingOffOnCycle(Arch arch) {
         try (Guest g = new Guest(arch)) {
-            g.write(21);
-            ok(g.set(g.region.withFlags(0)));
-            ok(g.set(g.region.withFlags(KvmApi.KVM_MEM_LOG_DIRTY_PAGES)));
-            assertEquals(of(), g.getDirtyLog());
-            assertEquals(1, ok(g.vm.switchDirtyLog(SLOT)));
+            noStaleBitSurvivesALoggingOffOnCycle(g);
         }
+    }
+
+    static void noStaleBitSurvivesALoggingOffOnCycle(Guest g) {
+        g.write(21);
+        ok(g.set(g.region.withFlags(0)));
+        ok(g.set(g.region.withFlags(KvmApi.KVM_MEM_LOG_DIRTY_PAGES)));
+        assertEquals(of(), g.getDirtyLog());
+        assertEquals(1, ok(g.vm.switchDirtyLog(SLOT)));
     }
 
     @ParameterizedTest
     @EnumSource(Arch.class)
     void movingALoggedSlotKeepsItsPendingBitsAndWritesAtTheNewAddressAreLogged(Arch arch) {
         try (Guest g = new Guest(arch)) {
-            g.write(30);
-            UserDirtyLog before = g.addresses();
-            ok(g.set(g.region.movedTo(GPA * 2)));
-            assertEquals(before, g.addresses());
-            g.write(31);
-            assertEquals(of(30, 31), g.getDirtyLog());
-            assertEquals(Errno.EFAULT, g.vcpu.runWrites(List.of(new GuestWrite(GPA, 1))).errnoOrNull(),
-                    "the old range is no longer memory");
+            movingALoggedSlotKeepsItsPendingBitsAndWritesAtTheNewAddressAreLogged(g);
         }
+    }
+
+    static void movingALoggedSlotKeepsItsPendingBitsAndWritesAtTheNewAddressAreLogged(Guest g) {
+        g.write(30);
+        UserDirtyLog before = g.addresses();
+        ok(g.set(g.region.movedTo(GPA * 2)));
+        assertEquals(before, g.addresses());
+        g.write(31);
+        assertEquals(of(30, 31), g.getDirtyLog());
+        assertEquals(Errno.EFAULT, g.vcpu.runWrites(List.of(new GuestWrite(GPA, 1))).errnoOrNull(),
+                "the old range is no longer memory");
     }
 
     @ParameterizedTest
