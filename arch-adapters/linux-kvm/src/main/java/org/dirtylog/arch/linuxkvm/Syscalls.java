@@ -70,6 +70,7 @@ final class Syscalls {
     private Syscalls() {
     }
 
+    @SuppressWarnings("restricted") // binding libc is this class's job; callers get kernel-convention results
     private static MethodHandle downcall(String name, FunctionDescriptor descriptor, Linker.Option... options) {
         MemorySegment symbol = LIBC.find(name)
                 .orElseThrow(() -> new UnsatisfiedLinkError("C library has no " + name));

@@ -17,6 +17,7 @@ final class UserMapping {
     private final Arena arena;
     private final MemorySegment segment;
 
+    @SuppressWarnings("restricted") // the address comes from the kernel (mmap), not from a caller
     private UserMapping(long address, long length) {
         this.address = address;
         this.length = length;

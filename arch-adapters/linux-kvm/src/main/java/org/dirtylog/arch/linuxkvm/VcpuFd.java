@@ -27,6 +27,7 @@ final class VcpuFd implements AutoCloseable {
     private final MemorySegment kvmRun;
     private boolean unmapped;
 
+    @SuppressWarnings("restricted") // the address comes from the kernel (mmap), not from a caller
     VcpuFd(int id, OwnedFd fd, long kvmRunAddress, long kvmRunSize) {
         this.id = id;
         this.fd = fd;
