@@ -7,6 +7,7 @@ import org.dirtylog.spi.GuestWrite;
 import org.dirtylog.spi.IoctlResult;
 import org.dirtylog.spi.KvmApi;
 import org.dirtylog.spi.MemoryRegion;
+import org.dirtylog.spi.UserDirtyLog;
 import org.dirtylog.spi.UserMemory;
 
 /** Checks of the {@code KVM_MEM_LOG_DIRTY_PAGES} lifecycle (api.rst 4.35, semantics §3). */
@@ -89,5 +90,28 @@ final class LogLifecycleChecks {
         Scenario.expectValue(s.setUserMemoryRegion(slot.region()), 0, "re-creating the slot id");
         DirtyBitmap got = s.getDirtyLog(slot);
         Scenario.expect(got.isClean(), "GET on the re-created slot", "all zero", got.describe());
+    }
+
+    @Checks("SLOT-LOG-06")
+    static void offAndOnGivesFreshRfcBitmaps(Scenario s) {
+        Scenario.Slot slot = s.createSlot(NPAGES, LOG);
+        Harvester before = Harvester.Style.SWITCH.on(s, slot);
+        s.write(0, slot, 3, 64);
+        before.harvest();
+        s.write(0, slot, 4, 66);
+        Scenario.expectValue(s.setUserMemoryRegion(slot.region().withFlags(0)), 0, "turning logging off");
+        Scenario.expectValue(s.setUserMemoryRegion(slot.region()), 0, "turning logging on again");
+        UserDirtyLog addr = s.userDirtyLogAddrOf(slot);
+        DirtyBitmap active = s.readUserBitmap(addr.dirtyBitmap(), NPAGES, "dirty_bitmap after off/on");
+        DirtyBitmap old = s.readUserBitmap(addr.dirtyBitmapOld(), NPAGES, "dirty_bitmap_old after off/on");
+        Scenario.expect(active.isClean() && old.isClean(), "both bitmaps after logging off and on "
+                + "(pages [3, 64] were harvested and [4, 66] pending before)", "all zero",
+                "dirty_bitmap " + active.describe() + ", dirty_bitmap_old " + old.describe());
+        Harvester after = Harvester.Style.SWITCH.on(s, slot);
+        s.write(0, slot, 5);
+        DirtyBitmap got = after.harvest();
+        DirtyBitmap expected = DirtyBitmap.of(NPAGES, List.of(5L));
+        Scenario.expect(got.equals(expected), "first switch after the off/on cycle and a write to page 5",
+                expected.describe(), got.describe());
     }
 }

@@ -108,6 +108,8 @@ public final class RuleCatalogue {
                     GET, WRITES, MOVE),
             must("SLOT-LOG-05", "Deleting a logged slot loses its dirty pages: re-creating the slot id starts "
                     + "with an all-zero bitmap", "api.rst 4.35; semantics §3 S5", GET, WRITES),
+            must("SLOT-LOG-06", "After logging off and on, both RFC bitmaps are all zero and the first switch "
+                    + "reports only the writes made since", "RFC 4.39; semantics §3 S4, §6", USER, WRITES),
 
             race("RACE-01", Level.MUST, "No lost write with KVM_SWITCH_DIRTY_LOG: under the selftest oracle "
                     + "(2^10 + 3 pages, >= 2 vCPUs writing random pages, harvests while they run, stop, harvest "
