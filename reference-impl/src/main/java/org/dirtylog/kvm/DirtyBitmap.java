@@ -180,6 +180,7 @@ public final class DirtyBitmap implements AutoCloseable {
     public void clear() {
         int n = (int) LOGGED.getVolatile(this);
         if (dirtyWords == null || overflowed || n > dirtyWords.length) {
+            // Native memory: the log overflowed, so zero the whole bitmap.
             bits.fill((byte) 0);
         } else {
             for (int i = 0; i < n; i++) {
@@ -194,6 +195,7 @@ public final class DirtyBitmap implements AutoCloseable {
 
     /** Copies the whole bitmap ({@link #byteSize()} bytes) to {@code destination}. */
     public void copyTo(MemorySegment destination) {
+        // Native memory: bulk copy; the destination is bounds-checked user memory.
         MemorySegment.copy(bits, 0, destination, 0, bits.byteSize());
     }
 

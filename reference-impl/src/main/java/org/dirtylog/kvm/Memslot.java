@@ -110,12 +110,4 @@ public final class Memslot {
         dirtyBitmap = dirtyBitmapOld;
         dirtyBitmapOld = active;
     }
-
-    Memslot movedTo(long newBaseGfn, ArchMemslot newArch, DirtyBitmap active, DirtyBitmap cold) {
-        return new Memslot(id, newBaseGfn, npages, flags, userspaceAddr, memory, newArch, active, cold);
-    }
-
-    Memslot withFlags(int newFlags, DirtyBitmap active, DirtyBitmap cold) {
-        return new Memslot(id, baseGfn, npages, newFlags, userspaceAddr, memory, arch, active, cold);
-    }
 }

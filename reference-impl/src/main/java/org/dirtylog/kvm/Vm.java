@@ -304,17 +304,7 @@ public final class Vm implements BackendVm {
         if (old.baseGfn() == baseGfn && old.flags() == r.flags()) {
             return 0;
         }
-        if (old.baseGfn() != baseGfn) {
-            int rc = moveSlot(current, old, baseGfn);
-            if (rc != 0 || old.flags() == r.flags()) {
-                return rc;
-            }
-            current = memslots;
-            old = current.get(id);
-        }
-        return (r.flags() & KvmApi.KVM_MEM_LOG_DIRTY_PAGES) != 0
-                ? enableLogging(current, old, r.flags())
-                : disableLogging(current, old, r.flags());
+        return updateSlot(current, old, baseGfn, r.flags());
     }
 
     private int createSlot(Memslots current, int id, long baseGfn, long npages, MemoryRegion r, MemorySegment memory) {
@@ -339,71 +329,69 @@ public final class Vm implements BackendVm {
         return 0;
     }
 
-    private int moveSlot(Memslots current, Memslot old, long newBaseGfn) {
-        ArchMemslot arch;
-        try {
-            arch = hooks.createArchMemslot(this, old.npages());
-        } catch (OutOfMemoryError e) {
-            return Errno.ENOMEM.kernelReturn();
-        }
-        DirtyBitmap active = old.dirtyBitmap();
-        DirtyBitmap cold = old.dirtyBitmapOld();
-        boolean dropBitmaps = old.dirtyLogged() && has(Defect.MOVE_DROPS_BITMAP);
-        if (dropBitmaps) {
-            DirtyBitmap[] pair = allocatePair(old.npages());
-            if (pair == null) {
-                arch.close();
+    /**
+     * Moves and/or re-flags an existing slot in one publish: allocates first (so -ENOMEM
+     * changes nothing), publishes, waits a grace period, then retires what the old slot alone
+     * used.
+     */
+    private int updateSlot(Memslots current, Memslot old, long baseGfn, int flags) {
+        boolean moved = old.baseGfn() != baseGfn;
+        boolean logged = (flags & KvmApi.KVM_MEM_LOG_DIRTY_PAGES) != 0;
+        boolean logOn = logged && !old.dirtyLogged();
+        boolean logOff = !logged && old.dirtyLogged();
+        boolean dropBitmaps = moved && logged && old.dirtyLogged() && has(Defect.MOVE_DROPS_BITMAP);
+        ArchMemslot arch = old.arch();
+        if (moved) {
+            try {
+                arch = hooks.createArchMemslot(this, old.npages());
+            } catch (OutOfMemoryError e) {
                 return Errno.ENOMEM.kernelReturn();
             }
-            active = pair[0];
-            cold = pair[1];
         }
-        Memslot moved = old.movedTo(newBaseGfn, arch, active, cold);
-        if (dropBitmaps) {
+        DirtyBitmap[] pair = null;
+        if (logged && old.dirtyLogged() && !dropBitmaps) {
+            pair = new DirtyBitmap[] {old.dirtyBitmap(), old.dirtyBitmapOld()};
+        } else if (logged) {
+            pair = logOn ? retainedBitmaps[old.id()] : null;
+            if (pair == null) {
+                pair = allocatePair(old.npages());
+            }
+            if (pair == null) {
+                if (moved) {
+                    arch.close();
+                }
+                return Errno.ENOMEM.kernelReturn();
+            }
+            retainedBitmaps[old.id()] = null;
+        }
+        Memslot next = new Memslot(old.id(), baseGfn, old.npages(), flags, old.userspaceAddr(), old.memory(), arch,
+                pair == null ? null : pair[0], pair == null ? null : pair[1]);
+        if (next.dirtyBitmap() != old.dirtyBitmap()) {
             unexportPair(old);
-            exportPair(moved);
+            exportPair(next);
         }
-        replace(current.with(moved));
-        if (!dropBitmaps) {
-            hooks.memslotMoved(this, old, moved);
+        replace(current.with(next));                                   // TLA+: LogOn / LogOff
+        if (moved && !dropBitmaps && old.dirtyLogged() && logged) {
+            hooks.memslotMoved(this, old, next);
         }
-        // The old mappings translate the old gfns: zapped (closed) once no vCPU can use them.
-        old.arch().close();
-        if (dropBitmaps) {
+        if (moved) {
+            // The old mappings translate the old gfns: zapped once no vCPU can use them.
+            old.arch().close();
+        }
+        if (logOff && has(Defect.STALE_BITS_AFTER_LOG_TOGGLE)) {
+            retainedBitmaps[old.id()] = new DirtyBitmap[] {old.dirtyBitmap(), old.dirtyBitmapOld()};
+        } else if (logOff) {
+            if (!moved) {
+                hooks.dirtyLoggingDisabled(this, old);
+            }
+            freePair(old);
+        } else if (dropBitmaps) {
             freePair(old);
         }
-        return 0;
-    }
-
-    private int enableLogging(Memslots current, Memslot old, int flags) {
-        DirtyBitmap[] pair = retainedBitmaps[old.id()];
-        if (pair == null) {
-            pair = allocatePair(old.npages());
-            if (pair == null) {
-                return Errno.ENOMEM.kernelReturn();
-            }
-        }
-        retainedBitmaps[old.id()] = null;
-        Memslot logged = old.withFlags(flags, pair[0], pair[1]);
-        exportPair(logged);
-        replace(current.with(logged));
         // b64d740e: pages made writable while logging was off must fault again, and only after
         // every vCPU sees the bitmap (else a fault could find no bitmap and map writable unlogged).
-        if (!has(Defect.NO_FLUSH_ON_LOG_ENABLE)) {
-            hooks.writeProtectSlot(this, logged);
-        }
-        return 0;
-    }
-
-    private int disableLogging(Memslots current, Memslot old, int flags) {
-        Memslot unlogged = old.withFlags(flags, null, null);
-        unexportPair(old);
-        replace(current.with(unlogged));
-        if (has(Defect.STALE_BITS_AFTER_LOG_TOGGLE)) {
-            retainedBitmaps[old.id()] = new DirtyBitmap[] {old.dirtyBitmap(), old.dirtyBitmapOld()};
-        } else {
-            hooks.dirtyLoggingDisabled(this, old);
-            freePair(old);
+        if (logOn && !moved && !has(Defect.NO_FLUSH_ON_LOG_ENABLE)) {
+            hooks.writeProtectSlot(this, next);
         }
         return 0;
     }
@@ -488,8 +476,9 @@ public final class Vm implements BackendVm {
             int r = hooks.updateDirtyLog(this, memslot);
             try {
                 if (r == 0) {
-                    memslots.get(slot).dirtyBitmapOld().copyTo(buffer);
+                    memslots.get(slot).dirtyBitmapOld().copyTo(buffer);        // TLA+: CopyToUser
                 } else if (!has(Defect.CLEAN_GET_LEAVES_BUFFER)) {
+                    // Native memory: a clean slot still writes every byte of the buffer (G1).
                     buffer.fill((byte) 0);
                 }
             } catch (IllegalStateException unmapped) {
@@ -518,6 +507,7 @@ public final class Vm implements BackendVm {
         try {
             UserDirtyLog in;
             try {
+                // Native memory: copy_from_user of the 24-byte struct, bounds-checked above.
                 in = UserDirtyLog.readFrom(arg);
             } catch (IllegalStateException unmapped) {
                 return IoctlResult.err(Errno.EFAULT);
@@ -528,6 +518,7 @@ public final class Vm implements BackendVm {
             }
             Memslot memslot = memslots.get(in.slot());
             try {
+                // Native memory: copy_to_user of the struct.
                 new UserDirtyLog(in.slot(), in.flags(), memslot.dirtyBitmap().address(),
                         memslot.dirtyBitmapOld().address()).writeTo(arg);
             } catch (IllegalStateException unmapped) {
