@@ -109,19 +109,30 @@ SwitchCore ==
       [] Arch = "ia64" /\ Order = "rfc" ->
             <<"MergeVmmLog", "SwapBitmaps", "FlushShadowMappings">>
       [] Arch = "ia64" /\ Order = "reference" ->
-            \* the grace period cannot sleep under dirty_log_lock, so it
-            \* follows the flush that releases the lock
-            <<"MergeVmmLog", "SwapBitmaps", "FlushShadowMappings",
-              "GracePeriod">>
+            \* the generic reference swap; vCPUs mark the VMM log without
+            \* dirty_log_lock here, so the lock may be held across it
+            <<"MergeVmmLog", "SwapBitmaps", "GracePeriod",
+              "FlushShadowMappings">>
 
 RECURSIVE Without(_, _)
 Without(s, x) ==
     IF s = <<>> THEN <<>>
     ELSE (IF Head(s) = x THEN <<>> ELSE <<Head(s)>>) \o Without(Tail(s), x)
 
+(* KVM_GET_DIRTY_LOG on ppc and ia64 in the RFC does not swap: the generic *)
+(* code copies the ACTIVE bitmap to user space, the arch code flushes and *)
+(* then clears that bitmap (ia64: all under dirty_log_lock).              *)
+GetCopiesActive == Arch # "x86" /\ Order = "rfc"
+
+GetCore ==
+    IF GetCopiesActive
+       THEN (IF Arch = "ia64" THEN <<"MergeVmmLog">> ELSE <<>>)
+            \o <<"CopyToUser", "FlushShadowMappings", "ClearActiveBitmap">>
+       ELSE SwitchCore \o <<"CopyToUser">>
+
 RawPlan(o) ==
     CASE o = "switch" -> SwitchCore \o <<"HarvestEnd", "ReadColdBitmap">>
-      [] o = "get"    -> SwitchCore \o <<"CopyToUser", "HarvestEnd">>
+      [] o = "get"    -> GetCore \o <<"HarvestEnd">>
       [] o = "logon"  -> <<"PublishMemslots", "GracePeriod", "FreeOldMemslots",
                            Protect, "RegionUpdateEnd">>
       [] o = "logoff" -> <<"PublishMemslots", "GracePeriod", "FreeOldMemslots",
@@ -200,13 +211,14 @@ VcpuLookupSlot(v) ==
     /\ UNCHANGED <<memVars, page, prior, ctlVars, histVars>>
 
 (* The write-protect fault: set the page's bit through the loaded pointer *)
-(* (ia64: in the VMM log, under dirty_log_lock) and make it writable.     *)
+(* (ia64: in the VMM log; in the RFC under dirty_log_lock, in the         *)
+(* reference implementation lock-free) and make the page writable.        *)
 VcpuWriteFault(v) ==
     LET p == page[v] IN
     /\ pc[v] = "access"
     /\ p \in wp
     /\ IF Arch = "ia64"
-          THEN /\ ~logLock
+          THEN /\ (Order = "rfc" => ~logLock)
                /\ vmmLog' = IF vbm[v] # None THEN vmmLog \cup {p} ELSE vmmLog
                /\ UNCHANGED bits
           ELSE /\ bits' = IF vbm[v] # None
@@ -373,11 +385,12 @@ FreeOldMemslots ==
                    ret, harvests, toggles, userLogging, histVars>>
 
 (* ppc: kvmppc_mmu_pte_pflush on every vCPU; ia64: kvm_flush_remote_tlbs *)
-(* then spin_unlock(dirty_log_lock)                                        *)
+(* then spin_unlock(dirty_log_lock), unless the RFC's GET still has to    *)
+(* clear the bitmap under it                                              *)
 FlushShadowMappings ==
     /\ At("FlushShadowMappings")
     /\ wp' = Pages
-    /\ logLock' = FALSE
+    /\ logLock' = (logLock /\ Plan(op)[step + 1] = "ClearActiveBitmap")
     /\ Advance
     /\ UNCHANGED <<published, arrays, bits, freedArrays, freedBitmaps, vmmLog,
                    vcpuVars, op, ret, harvests, toggles, oldArray, oldBitmaps,
@@ -402,11 +415,23 @@ MergeVmmLog ==
                    op, harvests, toggles, oldArray, oldBitmaps, userLogging,
                    histVars>>
 
-(* GET after a switch: copy_to_user of the cold bitmap.  A clean GET     *)
-(* clears the user buffer and returns 0 (folded into HarvestBegin).       *)
+(* RFC ppc/ia64 GET: memset(memslot->dirty_bitmap, 0, n) after the flush, *)
+(* then (ia64) spin_unlock(dirty_log_lock)                                 *)
+ClearActiveBitmap ==
+    /\ At("ClearActiveBitmap")
+    /\ bits' = [bits EXCEPT ![Slot.active] = {}]
+    /\ logLock' = FALSE
+    /\ Advance
+    /\ UNCHANGED <<published, arrays, freedArrays, freedBitmaps, wp, vmmLog,
+                   vcpuVars, op, ret, harvests, toggles, oldArray, oldBitmaps,
+                   userLogging, histVars>>
+
+(* GET: copy_to_user of the cold bitmap after a switch, or of the active  *)
+(* one in the RFC's ppc/ia64 path.  A clean GET clears the user buffer    *)
+(* and returns 0 (folded into HarvestBegin).                              *)
 CopyToUser ==
     /\ At("CopyToUser")
-    /\ reported' = bits[Slot.cold]
+    /\ reported' = IF GetCopiesActive THEN bits[Slot.active] ELSE bits[Slot.cold]
     /\ Advance
     /\ UNCHANGED <<memVars, vcpuVars, op, ret, harvests, toggles, oldArray,
                    oldBitmaps, userLogging, owed, must, lastOp, sincePrev,
@@ -448,6 +473,7 @@ RegionUpdateEnd ==
 ControlStep ==
     \/ WriteProtect \/ PublishMemslots \/ SwapBitmaps \/ GracePeriod
     \/ FreeOldMemslots \/ FlushShadowMappings \/ MergeVmmLog \/ CopyToUser
+    \/ ClearActiveBitmap
     \/ HarvestEnd \/ ReadColdBitmap \/ RegionUpdateEnd
 
 VcpuProgress(v) ==
