@@ -32,14 +32,15 @@ import org.dirtylog.spi.UserMemory;
  *       rounds); prints {@code RESULT java-get-dirty-log <MiB> <median ns> <min ns>}.</li>
  *   <li>{@code writes}: guest writes per second, VCPUS vCPUs in random mode over the slot for
  *       SECONDS with no harvest (every first store to a page after a harvest is a write fault);
- *       then the same writers while this thread calls GET back to back: the GET time, writes per
- *       second meanwhile and pages reported per harvest.</li>
+ *       then the same writers while this thread calls GET back to back, then every 10 ms: the
+ *       GET time, writes per second meanwhile and pages reported per harvest.</li>
  * </ul>
  */
 public final class KvmBench {
 
     private static final long SLOT_GPA = 1L << 30;
     private static final int WARMUP_ROUNDS = 5;
+    private static final long HARVEST_PERIOD_MILLIS = 10;
 
     private KvmBench() {
     }
@@ -80,8 +81,9 @@ public final class KvmBench {
             for (int v = 0; v < Integer.parseInt(args[3]); v++) {
                 vcpus.add(vm.createVcpu(v).value());
             }
-            writesPerSecond(vm, vcpus, npages, seconds, null, bitmap, 1);
-            writesPerSecond(vm, vcpus, npages, seconds, bitmap.address(), bitmap, 2);
+            writesPerSecond(vm, vcpus, npages, seconds, -1, bitmap, 1);
+            writesPerSecond(vm, vcpus, npages, seconds, 0, bitmap, 2);
+            writesPerSecond(vm, vcpus, npages, seconds, HARVEST_PERIOD_MILLIS, bitmap, 3);
         }
     }
 
@@ -107,13 +109,14 @@ public final class KvmBench {
     }
 
     /**
-     * Runs the random writers for {@code seconds}; with {@code harvestBitmap} non-null this
-     * thread harvests back to back meanwhile. Prints one RESULT line.
+     * Runs the random writers for {@code seconds}. {@code periodMillis} < 0: no harvest;
+     * 0: this thread harvests back to back; > 0: it harvests every {@code periodMillis}.
+     * Prints one RESULT line.
      */
     private static void writesPerSecond(BackendVm vm, List<BackendVcpu> vcpus, long npages, double seconds,
-                                        Long harvestBitmap, UserMemory bitmap, long iteration)
+                                        long periodMillis, UserMemory bitmap, long iteration)
             throws InterruptedException {
-        // Start from a clean log so both runs begin with every page write-protected.
+        // Start from a clean log so every run begins with every page write-protected.
         vm.getDirtyLog(0, bitmap.address()).value();
         List<RandomWriter> writers = new ArrayList<>();
         long start = System.nanoTime();
@@ -123,15 +126,19 @@ public final class KvmBench {
         long deadline = start + (long) (seconds * 1e9);
         List<Long> getNanos = new ArrayList<>();
         long reported = 0;
-        if (harvestBitmap == null) {
+        if (periodMillis < 0) {
             Thread.sleep((long) (seconds * 1000));
         } else {
             MemorySegment words = bitmap.segment();
             while (System.nanoTime() < deadline) {
+                if (periodMillis > 0) {
+                    Thread.sleep(periodMillis);
+                }
                 long t0 = System.nanoTime();
-                vm.getDirtyLog(0, harvestBitmap).value();
+                vm.getDirtyLog(0, bitmap.address()).value();
                 getNanos.add(System.nanoTime() - t0);
                 for (long off = 0; off < KvmApi.dirtyBitmapBytes(npages); off += 8) {
+                    // Native memory: the bitmap mapping lives until the VM closes after main returns.
                     reported += Long.bitCount(words.get(ValueLayout.JAVA_LONG, off));
                 }
             }
@@ -141,13 +148,13 @@ public final class KvmBench {
             writes += w.stop().value();
         }
         double elapsed = (System.nanoTime() - start) / 1e9;
-        if (harvestBitmap == null) {
+        if (periodMillis < 0) {
             System.out.printf("RESULT java-guest-writes-per-second %d %.0f%n", vcpus.size(), writes / elapsed);
         } else {
             long[] sorted = getNanos.stream().mapToLong(Long::longValue).sorted().toArray();
-            System.out.printf("RESULT java-harvest-while-writing %d %.0f %d %d %d %.1f%n", vcpus.size(),
+            System.out.printf("RESULT java-harvest-while-writing %d %.0f %d %d %d %.1f %d%n", vcpus.size(),
                     writes / elapsed, sorted.length, sorted[sorted.length / 2], sorted[sorted.length * 99 / 100],
-                    (double) reported / sorted.length);
+                    (double) reported / sorted.length, periodMillis);
         }
     }
 }
