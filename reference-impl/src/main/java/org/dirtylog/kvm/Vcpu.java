@@ -129,7 +129,7 @@ public final class Vcpu implements BackendVcpu {
             SplittableRandom random = new SplittableRandom(writes.seed());
             Srcu srcu = vm.srcu();
             long done = 0;
-            while (!stopRequested) {
+            do {
                 long gpa = writes.firstGpa() + random.nextLong(writes.pages()) * KvmApi.PAGE_SIZE;
                 int rc = vm.guestWrite(Vcpu.this, gpa, iteration.getAsLong());
                 if (rc < 0) {
@@ -142,7 +142,7 @@ public final class Vcpu implements BackendVcpu {
                 if (srcu.gracePeriodWaiting()) {
                     Thread.yield();
                 }
-            }
+            } while (!stopRequested);
             completed = done;
         }
 

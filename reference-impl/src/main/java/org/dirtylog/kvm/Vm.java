@@ -205,7 +205,7 @@ public final class Vm implements BackendVm {
     // ---- the ioctl surface ----
 
     /**
-     * {@code KVM_CHECK_EXTENSION}: returns 1 for {@code KVM_CAP_USER_DIRTY_LOG} (generation 1),
+     * {@code KVM_CHECK_EXTENSION} ({@code kvm_dev_ioctl_check_extension_generic}): returns 1 for {@code KVM_CAP_USER_DIRTY_LOG} (generation 1),
      * the slot limit for {@code KVM_CAP_NR_MEMSLOTS}, 0 for anything else. Never fails.
      */
     @Override
@@ -491,7 +491,7 @@ public final class Vm implements BackendVm {
     }
 
     /**
-     * {@code KVM_GET_USER_DIRTY_LOG_ADDR} (RFC 4.39): reads {@code struct kvm_user_dirty_log} at
+     * {@code KVM_GET_USER_DIRTY_LOG_ADDR} (RFC 4.39, {@code kvm_vm_ioctl_get_user_dirty_log_addr}): reads {@code struct kvm_user_dirty_log} at
      * {@code argp}, fills in the user addresses of the slot's active and cold bitmaps, writes
      * it back and returns 0. Errors in check order: -EFAULT (argp not 24 bytes of user memory),
      * -EBADF (VM closed), -EINVAL (slot id out of range), -ENOENT (no such slot, or logging off).
@@ -568,7 +568,7 @@ public final class Vm implements BackendVm {
     }
 
     /**
-     * {@code KVM_CREATE_VCPU}: returns vCPU {@code id}. Errors: -EBADF (VM closed), -EINVAL (id
+     * {@code KVM_CREATE_VCPU} ({@code kvm_vm_ioctl_create_vcpu}): returns vCPU {@code id}. Errors: -EBADF (VM closed), -EINVAL (id
      * outside {@code [0, KVM_MAX_VCPUS)}), -EEXIST (id taken).
      */
     @Override
@@ -612,6 +612,9 @@ public final class Vm implements BackendVm {
             }
             long page = gfn - slot.baseGfn();
             if (!hooks.isWritable(vcpu, slot, page)) {
+                if (!slot.memory().scope().isAlive()) {
+                    return Errno.EFAULT.kernelReturn();                 // gfn_to_pfn: hva unmapped
+                }
                 writeFault(vcpu, slot, page);                          // TLA+: VcpuWriteFault(v)
             } else if (widenFlushWindow) {
                 Thread.yield();

@@ -1,0 +1,118 @@
+package org.dirtylog.arch.tests;
+
+import static org.dirtylog.arch.tests.Guest.of;
+import static org.dirtylog.arch.tests.Guest.ok;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.BitSet;
+import java.util.List;
+import org.dirtylog.kvm.Vcpu;
+import org.dirtylog.kvm.Vm;
+import org.dirtylog.spi.Errno;
+import org.dirtylog.spi.GuestWrite;
+import org.dirtylog.spi.KvmApi;
+import org.dirtylog.spi.MemoryRegion;
+import org.dirtylog.spi.RandomWriter;
+import org.dirtylog.spi.RandomWrites;
+import org.dirtylog.spi.UserDirtyLog;
+import org.dirtylog.spi.UserMemory;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/** Huge slots, unmapped backing memory, vCPU modes and VM teardown, on every arch. */
+class LifecycleTests {
+
+    private static long residentKib() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("VmRSS:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", ""));
+            }
+        }
+        throw new IllegalStateException("no VmRSS");
+    }
+
+    @ParameterizedTest
+    @EnumSource(Arch.class)
+    void aLoggedSixtyFourGibSlotCostsOnlyWhatIsTouchedAndReportsItsLastPage(Arch arch) throws IOException {
+        long size = 64L << 30;
+        long npages = size / KvmApi.PAGE_SIZE;
+        try (Vm vm = arch.backend().createReferenceVm()) {
+            long before = residentKib();
+            UserMemory memory = ok(vm.mmap(size));
+            UserMemory scratch = ok(vm.mmap(KvmApi.PAGE_SIZE));
+            ok(vm.setUserMemoryRegion(new MemoryRegion(0, KvmApi.KVM_MEM_LOG_DIRTY_PAGES, 0, size, memory.address())));
+            Vcpu vcpu = (Vcpu) ok(vm.createVcpu(0));
+            ok(vcpu.runWrites(List.of(new GuestWrite(0, 1), new GuestWrite(size - 8, 2))));
+            assertEquals(0, ok(vm.switchDirtyLog(0)));
+            new UserDirtyLog(0, 0, 0, 0).writeTo(scratch.segment());
+            ok(vm.getUserDirtyLogAddr(scratch.address()));
+            UserDirtyLog log = UserDirtyLog.readFrom(scratch.segment());
+            long bytes = KvmApi.dirtyBitmapBytes(npages);
+            assertEquals(2L << 20, bytes);
+            BitSet cold = Guest.bits(ok(vm.accessUser(log.dirtyBitmapOld(), bytes)), npages);
+            assertEquals(of(0, npages - 1), cold);
+            long grown = residentKib() - before;
+            assertTrue(grown < 256 * 1024, "RSS grew by " + grown + " KiB for a 64 GiB slot with two pages touched");
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Arch.class)
+    void aGuestStoreToUnmappedBackingMemoryIsAnEfaultNotACrash(Arch arch) {
+        try (Guest g = new Guest(arch)) {
+            g.write(1);
+            ok(g.vm.munmap(g.memory));
+            assertEquals(Errno.EFAULT, g.vcpu.runWrites(List.of(new GuestWrite(Guest.GPA, 1))).errnoOrNull());
+            assertEquals(of(1), g.getDirtyLog());
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Arch.class)
+    void randomWritesStoreTheIterationUntilStoppedAndAreAllReported(Arch arch) {
+        try (Guest g = new Guest(arch)) {
+            RandomWriter writer = ok(g.vcpu.startRandomWrites(new RandomWrites(Guest.GPA, Guest.NPAGES, 77, 1)));
+            assertEquals(Errno.EBUSY, g.vcpu.runWrites(List.of(new GuestWrite(Guest.GPA, 1))).errnoOrNull());
+            assertEquals(Errno.EBUSY, g.vcpu.startRandomWrites(new RandomWrites(Guest.GPA, 1, 1, 1)).errnoOrNull());
+            while (writer.writesSoFar() < 10_000) {
+                Thread.onSpinWait();
+            }
+            long total = ok(writer.stop());
+            assertTrue(total >= 10_000);
+            BitSet reported = g.getDirtyLog();
+            for (int p = 0; p < Guest.NPAGES; p++) {
+                long value = g.memory.segment().get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, p * KvmApi.PAGE_SIZE);
+                assertEquals(reported.get(p) ? 77 : 0, value, "page " + p);
+            }
+            assertEquals(1, ok(g.vcpu.runWrites(List.of(new GuestWrite(Guest.GPA, 1)))));
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Arch.class)
+    void randomWritesOutsideEveryMemslotStopWithEfault(Arch arch) {
+        try (Guest g = new Guest(arch)) {
+            RandomWriter writer = ok(g.vcpu.startRandomWrites(new RandomWrites(0, 4, 1, 1)));
+            assertEquals(Errno.EFAULT, writer.stop().errnoOrNull());
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Arch.class)
+    void aClosedVmAnswersEbadfAndClosesIdempotently(Arch arch) {
+        Guest g = new Guest(arch);
+        RandomWriter writer = ok(g.vcpu.startRandomWrites(new RandomWrites(Guest.GPA, Guest.NPAGES, 1, 1)));
+        g.close();
+        assertTrue(writer.stop().isOk(), "closing the VM stops its vCPUs");
+        g.close();
+        assertEquals(Errno.EBADF, g.vm.switchDirtyLog(0).errnoOrNull());
+        assertEquals(Errno.EBADF, g.vm.getDirtyLog(0, 0).errnoOrNull());
+        assertEquals(Errno.EBADF, g.vm.setUserMemoryRegion(g.region).errnoOrNull());
+        assertEquals(Errno.EBADF, g.vm.createVcpu(1).errnoOrNull());
+        assertEquals(Errno.EBADF, g.vcpu.runWrites(List.of()).errnoOrNull());
+    }
+}
