@@ -33,6 +33,7 @@ final class LinuxKvmVcpu implements BackendVcpu {
     private static final long KICK_INTERVAL_MILLIS = 20;
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
 
+    private final long stopTimeoutMillis;
     private final VcpuFd vcpu;
     private final MemorySegment shared;
     private final long sharedGpa;
@@ -57,7 +58,8 @@ final class LinuxKvmVcpu implements BackendVcpu {
     private boolean needsCompletion;
     private long pthreadSelf;
 
-    private LinuxKvmVcpu(VcpuFd vcpu, MemorySegment shared, long sharedGpa) {
+    private LinuxKvmVcpu(VcpuFd vcpu, MemorySegment shared, long sharedGpa, long stopTimeoutMillis) {
+        this.stopTimeoutMillis = stopTimeoutMillis;
         this.vcpu = vcpu;
         this.shared = shared;
         this.sharedGpa = sharedGpa;
@@ -70,6 +72,12 @@ final class LinuxKvmVcpu implements BackendVcpu {
      * {@code KVM_GET_SREGS}/{@code KVM_SET_SREGS}.
      */
     static IoctlResult<LinuxKvmVcpu> create(VmFd vm, int id, long kvmRunSize, MemorySegment privateMemory) {
+        return create(vm, id, kvmRunSize, privateMemory, STOP_TIMEOUT_MILLIS);
+    }
+
+    /** As {@link #create(VmFd, int, long, MemorySegment)}, with another stop timeout (for tests). */
+    static IoctlResult<LinuxKvmVcpu> create(VmFd vm, int id, long kvmRunSize, MemorySegment privateMemory,
+                                            long stopTimeoutMillis) {
         IoctlResult<VcpuFd> created = vm.createVcpu(id, kvmRunSize);
         if (!(created instanceof IoctlResult.Ok<VcpuFd> ok)) {
             return IoctlResult.err(created.errnoOrNull());
@@ -88,7 +96,8 @@ final class LinuxKvmVcpu implements BackendVcpu {
             }
         }
         long gpa = GuestProgram.sharedAreaGpa(id);
-        return IoctlResult.ok(new LinuxKvmVcpu(fd, privateMemory.asSlice(gpa, GuestProgram.SHARED_AREA_SIZE), gpa));
+        return IoctlResult.ok(new LinuxKvmVcpu(fd, privateMemory.asSlice(gpa, GuestProgram.SHARED_AREA_SIZE), gpa,
+                stopTimeoutMillis));
     }
 
     @Override
@@ -208,7 +217,7 @@ final class LinuxKvmVcpu implements BackendVcpu {
 
         /**
          * Sets the stop flag and waits for the guest's OUT; returns the number of writes. Errors:
-         * {@code -ETIMEDOUT} (no exit within {@link #STOP_TIMEOUT_MILLIS}; the vCPU was kicked),
+         * {@code -ETIMEDOUT} (no exit within {@link #STOP_TIMEOUT_MILLIS}; the vCPU is kicked out),
          * {@code -EINTR} (interrupted or closed), those of the run. Idempotent.
          */
         @Override
@@ -222,7 +231,7 @@ final class LinuxKvmVcpu implements BackendVcpu {
                 }
             }
             try {
-                return task.get(STOP_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+                return task.get(stopTimeoutMillis, TimeUnit.MILLISECONDS);
             } catch (TimeoutException e) {
                 cancelAndWait(task);
                 return IoctlResult.err(Errno.ETIMEDOUT);
