@@ -63,7 +63,8 @@ final class GuestProgram {
 
     /**
      * The guest code; on entry rdi holds the guest physical address of this vCPU's shared area.
-     * Assembled by hand; offsets on the left are relative to {@link #CODE_GPA}.
+     * Assembled by hand (encodings checked against GNU as); offsets on the left are relative
+     * to {@link #CODE_GPA}.
      */
     static final byte[] CODE = bytes(
             // batch:                                  write count pairs, then OUT PORT_BATCH_DONE
