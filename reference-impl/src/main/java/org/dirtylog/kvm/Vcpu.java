@@ -69,6 +69,16 @@ public final class Vcpu implements BackendVcpu {
         return IoctlResult.ok(writes.size());
     }
 
+    /**
+     * Marks guest frame {@code gfn} dirty the way a vCPU-side exit handler does
+     * ({@code kvm_vcpu_mark_page_dirty}): inside an SRCU read section, looks up its memslot
+     * and, if the slot is logged, sets its bit through the architecture's hook. Returns 0, or
+     * -EFAULT when no memslot holds {@code gfn}. Stores nothing and changes no mapping.
+     */
+    public int markPageDirty(long gfn) {
+        return vm.markPageDirty(this, gfn);
+    }
+
     /** Starts the selftest guest writing {@code writes.iteration()}; see {@link #startRandomWrites(RandomWrites, LongSupplier)}. */
     @Override
     public IoctlResult<RandomWriter> startRandomWrites(RandomWrites writes) {

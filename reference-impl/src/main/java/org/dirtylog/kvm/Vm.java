@@ -634,6 +634,31 @@ public final class Vm implements BackendVm {
         }
     }
 
+    /** Marks {@code gfn} dirty in its memslot, if logged; returns 0 or -EFAULT. See {@link Vcpu#markPageDirty(long)}. */
+    int markPageDirty(Vcpu vcpu, long gfn) {
+        int idx = srcu.readLock();                                     // TLA+: VcpuEnterSrcu(v)
+        try {
+            Memslots slots = memslots;
+            Memslot slot = slots.lookup(gfn);                          // TLA+: VcpuLookupSlot(v)
+            if (slot == null) {
+                return Errno.EFAULT.kernelReturn();
+            }
+            if (slot.dirtyLogged()) {
+                try {
+                    hooks.markPageDirty(vcpu, slot, gfn - slot.baseGfn());
+                } catch (IllegalStateException freed) {
+                    useAfterFree.increment();
+                }
+            }
+            if (slots.isFreed()) {
+                useAfterFree.increment();
+            }
+            return 0;
+        } finally {
+            srcu.readUnlock(idx);                                      // TLA+: VcpuExitSrcu(v)
+        }
+    }
+
     private void writeFault(Vcpu vcpu, Memslot slot, long page) {
         if (slot.dirtyLogged()) {
             try {

@@ -115,4 +115,15 @@ class LifecycleTests {
         assertEquals(Errno.EBADF, g.vm.createVcpu(1).errnoOrNull());
         assertEquals(Errno.EBADF, g.vcpu.runWrites(List.of()).errnoOrNull());
     }
+
+    @ParameterizedTest
+    @EnumSource(Arch.class)
+    void markPageDirtyMarksTheGfnOfALoggedSlotAndFaultsOutsideEverySlot(Arch arch) {
+        try (Guest g = new Guest(arch)) {
+            long base = Guest.GPA / KvmApi.PAGE_SIZE;
+            assertEquals(0, g.vcpu.markPageDirty(base + 12));
+            assertEquals(Errno.EFAULT.kernelReturn(), g.vcpu.markPageDirty(3));
+            assertEquals(of(12), g.getDirtyLog());
+        }
+    }
 }
