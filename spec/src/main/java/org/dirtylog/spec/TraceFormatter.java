@@ -1,8 +1,11 @@
 package org.dirtylog.spec;
 
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.StringJoiner;
 
 /**
@@ -33,15 +36,124 @@ public final class TraceFormatter {
         return out.toString();
     }
 
-    /** Returns {@code name = value} for each variable whose value differs from {@code before}. */
+    /**
+     * Returns {@code name = value} for each variable whose value differs from {@code before};
+     * for a function or tuple whose domain did not change, only the changed entries
+     * ({@code pc[v1] = "lookup"}), so a step of one vCPU does not repeat every other vCPU.
+     */
     static String changes(Map<String, String> before, Map<String, String> after) {
         StringJoiner joined = new StringJoiner(", ");
         after.forEach((name, value) -> {
-            if (!Objects.equals(before.get(name), value)) {
+            String old = before.get(name);
+            if (Objects.equals(old, value)) {
+                return;
+            }
+            Optional<Map<String, String>> was = old == null ? Optional.empty() : entries(old);
+            Optional<Map<String, String>> now = entries(value);
+            if (was.isPresent() && now.isPresent() && was.get().keySet().equals(now.get().keySet())) {
+                now.get().forEach((key, v) -> {
+                    if (!v.equals(was.get().get(key))) {
+                        joined.add(name + "[" + key + "] = " + v);
+                    }
+                });
+            } else {
                 joined.add(name + " = " + value);
             }
         });
         String text = joined.toString();
         return text.isEmpty() ? "(no change)" : text;
+    }
+
+    /**
+     * Returns the entries of a TLC function value {@code (a :> 1 @@ b :> 2)} or tuple
+     * {@code <<x, y>>} (keys 1, 2, ...), or empty for any other value.
+     */
+    static Optional<Map<String, String>> entries(String value) {
+        String v = value.trim();
+        Map<String, String> entries = new LinkedHashMap<>();
+        if (v.startsWith("<<") && v.endsWith(">>") && closes(v, 2)) {
+            String inner = v.substring(2, v.length() - 2).trim();
+            if (inner.isEmpty()) {
+                return Optional.empty();
+            }
+            List<String> items = splitTopLevel(inner, ",");
+            for (int i = 0; i < items.size(); i++) {
+                entries.put(Integer.toString(i + 1), items.get(i).trim());
+            }
+            return Optional.of(entries);
+        }
+        if (v.startsWith("(") && v.endsWith(")") && closes(v, 1)) {
+            for (String item : splitTopLevel(v.substring(1, v.length() - 1), "@@")) {
+                List<String> pair = splitTopLevel(item, ":>");
+                if (pair.size() != 2) {
+                    return Optional.empty();
+                }
+                entries.put(pair.get(0).trim(), pair.get(1).trim());
+            }
+            return Optional.of(entries);
+        }
+        return Optional.empty();
+    }
+
+    /** Returns whether the opening bracket of {@code open} characters closes only at the end. */
+    private static boolean closes(String v, int open) {
+        return depthStaysNonNegative(v.substring(open, v.length() - open));
+    }
+
+    private static boolean depthStaysNonNegative(String s) {
+        int depth = 0;
+        boolean quoted = false;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '"') {
+                quoted = !quoted;
+            } else if (!quoted && s.startsWith("<<", i)) {
+                depth++;
+                i++;
+            } else if (!quoted && s.startsWith(">>", i)) {
+                depth--;
+                i++;
+            } else if (!quoted && "([{".indexOf(c) >= 0) {
+                depth++;
+            } else if (!quoted && ")]}".indexOf(c) >= 0) {
+                depth--;
+            }
+            if (depth < 0) {
+                return false;
+            }
+        }
+        return depth == 0 && !quoted;
+    }
+
+    /** Splits {@code s} at each {@code separator} outside brackets, tuples and strings. */
+    static List<String> splitTopLevel(String s, String separator) {
+        List<String> parts = new ArrayList<>();
+        int depth = 0;
+        boolean quoted = false;
+        int start = 0;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '"') {
+                quoted = !quoted;
+            } else if (quoted) {
+                continue;
+            } else if (s.startsWith("<<", i)) {
+                depth++;
+                i++;
+            } else if (s.startsWith(">>", i)) {
+                depth--;
+                i++;
+            } else if ("([{".indexOf(c) >= 0) {
+                depth++;
+            } else if (")]}".indexOf(c) >= 0) {
+                depth--;
+            } else if (depth == 0 && s.startsWith(separator, i)) {
+                parts.add(s.substring(start, i));
+                start = i + separator.length();
+                i = start - 1;
+            }
+        }
+        parts.add(s.substring(start));
+        return parts;
     }
 }

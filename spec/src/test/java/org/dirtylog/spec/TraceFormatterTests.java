@@ -31,9 +31,26 @@ class TraceFormatterTests {
 
                 step  action             changed variables
                    1  Initial predicate  wp = {p1}, bits = <<{}, {}>>
-                   2  VcpuWriteFault     wp = {}, bits = <<{p1}, {}>>
+                   2  VcpuWriteFault     wp = {}, bits[1] = {p1}
                    3  WriteProtect       wp = {p1}
                    4  Stuttering         (no change)
                 """, text);
+    }
+
+    @Test
+    void aFunctionOrTupleShowsOnlyItsChangedEntriesWhileItsDomainStaysTheSame() {
+        assertEquals("pc[v1] = \"lookup\"", TraceFormatter.changes(
+                vars("pc", "(v1 :> \"idle\" @@ v2 :> \"idle\")"),
+                vars("pc", "(v1 :> \"lookup\" @@ v2 :> \"idle\")")));
+        assertEquals("lockCount[1] = (0 :> 1 @@ 1 :> 0)", TraceFormatter.changes(
+                vars("lockCount", "<<(0 :> 0 @@ 1 :> 0), (0 :> 0 @@ 1 :> 0)>>"),
+                vars("lockCount", "<<(0 :> 1 @@ 1 :> 0), (0 :> 0 @@ 1 :> 0)>>")));
+        assertEquals("arrays = << [a |-> 1], [a |-> 2] >>", TraceFormatter.changes(
+                vars("arrays", "<<[a |-> 1]>>"), vars("arrays", "<< [a |-> 1], [a |-> 2] >>")),
+                "a tuple that grew is shown whole");
+        assertEquals("s[2] = \"x, y\"", TraceFormatter.changes(
+                vars("s", "<<\"a\", \"b\">>"), vars("s", "<<\"a\", \"x, y\">>")),
+                "separators inside strings do not split");
+        assertEquals("set = {1, 2}", TraceFormatter.changes(vars("set", "{1}"), vars("set", "{1, 2}")));
     }
 }
