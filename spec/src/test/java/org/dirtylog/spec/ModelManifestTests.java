@@ -85,6 +85,7 @@ class ModelManifestTests {
     void theRfcOrdersThatLoseWritesAreExpectedToFailAndTheReferenceOrdersToHold() {
         assertEquals("violates:NoLostWrite", manifest.byName("x86-rfc").orElseThrow().expected());
         assertEquals("violates:NoLostWrite", manifest.byName("ppc-rfc").orElseThrow().expected());
+        assertEquals("violates:NoLostWrite", manifest.byName("ppc-rfc-get").orElseThrow().expected());
         for (String name : List.of("x86-reference", "ppc-reference", "ia64-reference")) {
             assertEquals(TlcResult.HOLDS, manifest.byName(name).orElseThrow().expected(), name);
         }
