@@ -90,9 +90,15 @@ final class SelftestOracle {
                             new RandomWrites(GPA, NPAGES, 0, iteration.get() * 31 + cpu.id()),
                             () -> iteration.get() << 32 | lane | (++sequence[0] & 0x0fff_ffffL)).value());
                 }
+                long period = TimeUnit.MILLISECONDS.toNanos(1);
+                long next = System.nanoTime() + period;
                 long roundEnd = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(40);
                 while (System.nanoTime() < roundEnd) {
-                    LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
+                    long wait = next - System.nanoTime();
+                    if (wait > 0) {
+                        LockSupport.parkNanos(wait);
+                    }
+                    next += period;
                     Outcome outcome = harvest(vm, mode, active, getBuffer, memory.segment(), destination);
                     bitsPast += outcome.bitsPast();
                     lost += outcome.unreported();
