@@ -49,20 +49,23 @@ public class Srcu {
 
     /**
      * Counts the calling thread in {@code lockCount[stripe][idx]}. TLA+: ReadLockIncrement(r).
-     * The full fence keeps the section's loads (the memslots pointer, a bitmap pointer) from
-     * being performed before the increment is visible to a grace period's sum.
+     * The increment is a volatile read-modify-write, and the section's first load (the memslots
+     * pointer) is a volatile read: the JMM orders volatile accesses totally, consistent with
+     * program order, so a waiter whose volatile sum missed this increment published its memslots
+     * before our load of them (the kernel's smp_mb() B). On x86 the RMW is a locked instruction,
+     * a full barrier already; an explicit fence here only doubled the cost of every read section.
      */
     protected final void readLockIncrement(int idx) {
         COUNTERS.getAndAdd(counters, slot(stripe(), LOCK + idx), 1L);
-        VarHandle.fullFence();
     }
 
     /**
      * Leaves the read section entered with {@code idx}. TLA+: ReadUnlock(r).
-     * The fence orders every access of the section before the unlock count a waiter sums.
+     * The increment is a volatile write with release semantics: every access of the section,
+     * the plain guest store included, happens-before the volatile read of this count by the
+     * waiter that then frees what the section used (the kernel's smp_mb() C).
      */
     public final void readUnlock(int idx) {
-        VarHandle.fullFence();
         COUNTERS.getAndAdd(counters, slot(stripe(), UNLOCK + idx), 1L);
     }
 
