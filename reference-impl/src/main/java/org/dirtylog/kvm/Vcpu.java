@@ -137,7 +137,6 @@ public final class Vcpu implements BackendVcpu {
 
         private void run() {
             SplittableRandom random = new SplittableRandom(writes.seed());
-            Srcu srcu = vm.srcu();
             long done = 0;
             do {
                 long gpa = writes.firstGpa() + random.nextLong(writes.pages()) * KvmApi.PAGE_SIZE;
@@ -149,7 +148,7 @@ public final class Vcpu implements BackendVcpu {
                 if (++done % PUBLISH_EVERY == 0) {
                     completed = done;
                 }
-                if (srcu.gracePeriodWaiting()) {
+                if (vm.vcpusAwaited()) {
                     Thread.yield();
                 }
             } while (!stopRequested);

@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import org.dirtylog.spi.BackendVcpu;
 import org.dirtylog.spi.BackendVm;
@@ -39,6 +40,9 @@ public final class Vm implements BackendVm {
     /** {@code KVM_CAP_USER_DIRTY_LOG} generation implemented. */
     public static final int USER_DIRTY_LOG_GENERATION = 1;
 
+    /** Under {@link Defect#FLUSH_AFTER_UNLOCK}: how long a vCPU holds a writability it checked before storing. */
+    private static final long FLUSH_WINDOW_NANOS = 20_000;
+
     private static final ValueLayout.OfLong GUEST_LONG =
             ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
@@ -46,6 +50,8 @@ public final class Vm implements BackendVm {
     private final Set<Defect> defects;
     private final int slotLimit;
     private final Srcu srcu = new Srcu();
+    /** Read sections = a vCPU in guest mode (check writability, store); what a TLB flush waits for. */
+    private final Srcu guestMode = new Srcu();
     private final ReentrantLock slotsLock = new ReentrantLock();
     private final UserAddressSpace userMemory = new UserAddressSpace();
     private final Map<Integer, Vcpu> vcpus = new ConcurrentHashMap<>();
@@ -161,8 +167,13 @@ public final class Vm implements BackendVm {
      */
     public void flushRemoteTlbs() {
         if (!skipTlbFlushWait) {
-            srcu.synchronizeExpedited();
+            guestMode.synchronizeExpedited();
         }
+    }
+
+    /** Returns true while a grace period or a TLB flush waits for vCPUs (they then yield between accesses). */
+    boolean vcpusAwaited() {
+        return srcu.gracePeriodWaiting() || guestMode.gracePeriodWaiting();
     }
 
     /**
@@ -598,8 +609,10 @@ public final class Vm implements BackendVm {
 
     /**
      * Performs one 8-byte guest store through the emulated MMU and returns 0, or -EFAULT when
-     * {@code gpa} is in no memslot or its memory was unmapped. The whole access is one SRCU
-     * read section, which is what a grace period (and a "TLB flush") waits for.
+     * {@code gpa} is in no memslot or its memory was unmapped. The whole access is one read
+     * section of the memslots SRCU (what a grace period waits for); inside it, each attempt to
+     * store runs in guest mode (what a TLB flush waits for), and a write-protected page exits
+     * to the fault handler, which marks it dirty and maps it writable before the next attempt.
      */
     int guestWrite(Vcpu vcpu, long gpa, long value) {
         long gfn = gpa >>> KvmApi.PAGE_SHIFT;
@@ -611,19 +624,29 @@ public final class Vm implements BackendVm {
                 return Errno.EFAULT.kernelReturn();
             }
             long page = gfn - slot.baseGfn();
-            if (!hooks.isWritable(vcpu, slot, page)) {
+            long offset = (page << KvmApi.PAGE_SHIFT) | (gpa & (KvmApi.PAGE_SIZE - 1));
+            while (true) {
+                int mode = guestMode.readLock();
+                try {
+                    if (hooks.isWritable(vcpu, slot, page)) {
+                        if (widenFlushWindow) {
+                            LockSupport.parkNanos(FLUSH_WINDOW_NANOS);
+                        }
+                        // Native memory: the guest store into the slot's user memory. TLA+: VcpuStore(v)
+                        slot.memory().set(GUEST_LONG, offset, value);
+                        break;
+                    }
+                } catch (IllegalStateException unmapped) {
+                    return Errno.EFAULT.kernelReturn();
+                } finally {
+                    guestMode.readUnlock(mode);
+                }
+                // A write fault is an exit: handled in the host, outside guest mode, so a TLB
+                // flush does not wait for it; only the memslots grace period does.
                 if (!slot.memory().scope().isAlive()) {
                     return Errno.EFAULT.kernelReturn();                 // gfn_to_pfn: hva unmapped
                 }
                 writeFault(vcpu, slot, page);                          // TLA+: VcpuWriteFault(v)
-            } else if (widenFlushWindow) {
-                Thread.yield();
-            }
-            try {
-                // Native memory: the guest store into the slot's user memory.
-                slot.memory().set(GUEST_LONG, (page << KvmApi.PAGE_SHIFT) | (gpa & (KvmApi.PAGE_SIZE - 1)), value);
-            } catch (IllegalStateException unmapped) {                 // TLA+: VcpuStore(v)
-                return Errno.EFAULT.kernelReturn();
             }
             if (slots.isFreed()) {
                 useAfterFree.increment();

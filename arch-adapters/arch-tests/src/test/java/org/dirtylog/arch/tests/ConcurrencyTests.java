@@ -62,7 +62,7 @@ class ConcurrencyTests {
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("raceDefects")
     void theSameOracleCatchesEachInjectedRaceDefect(Arch arch, Defect defect, Harvest mode) {
-        Report report = SelftestOracle.run(arch.backend(EnumSet.of(defect)), mode, VCPUS, WRITES, HARVESTS, 10_000, true);
+        Report report = SelftestOracle.run(arch.backend(EnumSet.of(defect)), mode, VCPUS, WRITES, HARVESTS, 20_000, true);
         assertFalse(report.clean(), defect + " went unnoticed on " + arch + ": " + report);
         System.out.println(arch + " " + defect + ": " + report);
     }
