@@ -58,20 +58,21 @@ final class ModelChecks {
             }
         }
         if (failing.isEmpty()) {
-            s.summarise(tried[0] + " sequences (" + tried[1] + " operations, seed " + s.seed() + ") agreed with the model");
+            s.summarise(tried[0] + " sequences (" + tried[1] + " operations, --seed " + s.options().seed()
+                    + ") agreed with the model");
             return;
         }
         List<Op> original = failing.get(0);
         List<Op> minimal = Shrinker.minimise(original, fails, SHRINK_BUDGET);
-        s.note("sequence " + tried[0] + " of seed " + s.seed() + " failed (" + original.size() + " operations); replaying the "
+        s.note("sequence " + tried[0] + " of --seed " + s.options().seed() + " failed (" + original.size() + " operations); replaying the "
                 + minimal.size() + "-operation minimum found by shrinking", "");
         Optional<SequenceRunner.Mismatch> m = new SequenceRunner(s, generator, base).run(minimal);
         if (m.isEmpty()) {
-            throw new RuleFailure("sequence " + tried[0] + " of seed " + s.seed() + " (not reproducible on replay)",
+            throw new RuleFailure("sequence " + tried[0] + " of --seed " + s.options().seed() + " (not reproducible on replay)",
                     "the model's results", "a mismatch in " + original.stream().map(Op::describe).toList());
         }
         throw new RuleFailure("minimal failing sequence (" + minimal.size() + " of " + original.size()
-                + " operations, seed " + s.seed() + ", sequence " + tried[0] + "), " + m.get().describe().replaceFirst(
+                + " operations, --seed " + s.options().seed() + ", sequence " + tried[0] + "), " + m.get().describe().replaceFirst(
                         ": expected.*", ""), m.get().expected(), m.get().actual());
     }
 }

@@ -41,14 +41,14 @@ public final class BackendsCommand {
             }
         }
         BackendLoader.Loaded loaded = BackendLoader.load(jars);
-        out.printf(Locale.ROOT, "%-22s %-11s %-4s %-5s %-56s %s%n", "BACKEND", "AVAILABLE", "GEN", "VCPUS", "CAPABILITIES",
+        out.printf(Locale.ROOT, "%-22s %-11s %-4s %-5s %-62s %s%n", "BACKEND", "AVAILABLE", "GEN", "VCPUS", "CAPABILITIES",
                 "DESCRIPTION");
         for (BackendLoader.Found f : loaded.backends().values()) {
             DirtyLogBackend b = f.backend();
             Availability a = b.availability();
             Capabilities c = b.capabilities();
             String caps = c.features().stream().sorted().map(Capability::label).collect(Collectors.joining(","));
-            out.printf(Locale.ROOT, "%-22s %-11s %-4d %-5d %-56s %s%s%n", b.name(), a.available() ? "yes" : "no",
+            out.printf(Locale.ROOT, "%-22s %-11s %-4d %-5d %-62s %s%s%n", b.name(), a.available() ? "yes" : "no",
                     c.userDirtyLogGeneration(), c.maxVcpus(), caps, b.description(),
                     f.origin().equals("built-in") ? "" : " [" + f.origin() + "]");
             if (!a.available()) {
