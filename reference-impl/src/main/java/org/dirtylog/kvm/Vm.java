@@ -281,7 +281,7 @@ public final class Vm implements BackendVm {
         long pageMask = KvmApi.PAGE_SIZE - 1;
         if (r.memorySize() < 0 || (r.memorySize() & pageMask) != 0 || (r.guestPhysAddr() & pageMask) != 0
                 || (r.userspaceAddr() & pageMask) != 0 || r.guestPhysAddr() < 0
-                || r.guestPhysAddr() + r.memorySize() > GUEST_PHYS_LIMIT) {
+                || r.memorySize() > GUEST_PHYS_LIMIT || r.guestPhysAddr() > GUEST_PHYS_LIMIT - r.memorySize()) {
             return Errno.EINVAL.kernelReturn();
         }
         int id = r.slot();

@@ -251,6 +251,10 @@ class SemanticsTests {
             assertEquals(Errno.EINVAL, g.vm.setUserMemoryRegion(new MemoryRegion(1, 0, 0, 8 * PAGE, u)).errnoOrNull(),
                     "user range longer than the mapping");
             assertEquals(Errno.EINVAL, g.vm.setUserMemoryRegion(new MemoryRegion(1, 0, (1L << 40) - PAGE, 2 * PAGE, u)).errnoOrNull());
+            assertEquals(Errno.EINVAL, g.vm.setUserMemoryRegion(new MemoryRegion(1, 0, 1L << 62, 1L << 62, u)).errnoOrNull(),
+                    "gpa + size overflowing 64 bits");
+            assertEquals(Errno.EINVAL, g.vm.setUserMemoryRegion(new MemoryRegion(1, 0, -PAGE, PAGE, u)).errnoOrNull());
+            assertEquals(Errno.EINVAL, g.vm.setUserMemoryRegion(new MemoryRegion(1, 0, 0, -PAGE, u)).errnoOrNull());
             assertEquals(Errno.EINVAL, g.vm.setUserMemoryRegion(new MemoryRegion(7, 0, 0, 0, u)).errnoOrNull(), "deleting an absent slot");
             assertEquals(Errno.EEXIST, g.vm.setUserMemoryRegion(new MemoryRegion(1, log, GPA + 4 * PAGE, PAGE, u)).errnoOrNull());
             assertEquals(Errno.EEXIST, g.vm.setUserMemoryRegion(new MemoryRegion(1, 0, GPA - PAGE, 2 * PAGE, u)).errnoOrNull());
