@@ -79,6 +79,19 @@ public final class Vcpu implements BackendVcpu {
         return vm.markPageDirty(this, gfn);
     }
 
+    /**
+     * Marks the first {@code count} frames of {@code gfns} dirty inside one SRCU read section, as
+     * KVM does when it empties a vCPU's page-modification log on a PML-full exit
+     * ({@code kvm_flush_pml_buffer}: up to 512 entries per exit). Returns 0, or -EFAULT at the
+     * first frame in no memslot (the frames before it are marked). Stores nothing.
+     */
+    public int markPagesDirty(long[] gfns, int count) {
+        if (count < 0 || count > gfns.length) {
+            return Errno.EINVAL.kernelReturn();
+        }
+        return vm.markPagesDirty(this, gfns, count);
+    }
+
     /** Starts the selftest guest writing {@code writes.iteration()}; see {@link #startRandomWrites(RandomWrites, LongSupplier)}. */
     @Override
     public IoctlResult<RandomWriter> startRandomWrites(RandomWrites writes) {

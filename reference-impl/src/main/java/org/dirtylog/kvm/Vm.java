@@ -659,18 +659,30 @@ public final class Vm implements BackendVm {
 
     /** Marks {@code gfn} dirty in its memslot, if logged; returns 0 or -EFAULT. See {@link Vcpu#markPageDirty(long)}. */
     int markPageDirty(Vcpu vcpu, long gfn) {
+        return markPagesDirty(vcpu, new long[] {gfn}, 1);
+    }
+
+    /**
+     * Marks the first {@code count} frames of {@code gfns} dirty inside one SRCU read section;
+     * returns 0, or -EFAULT at the first frame in no memslot (the ones before it are marked).
+     * See {@link Vcpu#markPagesDirty(long[], int)}.
+     */
+    int markPagesDirty(Vcpu vcpu, long[] gfns, int count) {
         int idx = srcu.readLock();                                     // TLA+: VcpuEnterSrcu(v)
         try {
             Memslots slots = memslots;
-            Memslot slot = slots.lookup(gfn);                          // TLA+: VcpuLookupSlot(v)
-            if (slot == null) {
-                return Errno.EFAULT.kernelReturn();
-            }
-            if (slot.dirtyLogged()) {
-                try {
-                    hooks.markPageDirty(vcpu, slot, gfn - slot.baseGfn());
-                } catch (IllegalStateException freed) {
-                    useAfterFree.increment();
+            for (int i = 0; i < count; i++) {
+                long gfn = gfns[i];
+                Memslot slot = slots.lookup(gfn);                      // TLA+: VcpuLookupSlot(v)
+                if (slot == null) {
+                    return Errno.EFAULT.kernelReturn();
+                }
+                if (slot.dirtyLogged()) {
+                    try {
+                        hooks.markPageDirty(vcpu, slot, gfn - slot.baseGfn());
+                    } catch (IllegalStateException freed) {
+                        useAfterFree.increment();
+                    }
                 }
             }
             if (slots.isFreed()) {

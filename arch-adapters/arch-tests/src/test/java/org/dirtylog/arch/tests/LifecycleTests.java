@@ -126,4 +126,18 @@ class LifecycleTests {
             assertEquals(of(12), g.getDirtyLog());
         }
     }
+
+    @ParameterizedTest
+    @EnumSource(Arch.class)
+    void aPageModificationLogFlushMarksEveryGfnBeforeTheFirstOneOutsideEverySlot(Arch arch) {
+        try (Guest g = new Guest(arch)) {
+            long base = Guest.GPA / KvmApi.PAGE_SIZE;
+            long[] pml = {base + 1, base + 64, base + 65, 3, base + 7};
+            assertEquals(0, g.vcpu.markPagesDirty(pml, 3));
+            assertEquals(of(1, 64, 65), g.getDirtyLog());
+            assertEquals(Errno.EFAULT.kernelReturn(), g.vcpu.markPagesDirty(pml, 5));
+            assertEquals(of(1, 64, 65), g.getDirtyLog(), "frames before the faulting one are marked, none after");
+            assertEquals(Errno.EINVAL.kernelReturn(), g.vcpu.markPagesDirty(pml, 6));
+        }
+    }
 }
