@@ -36,61 +36,81 @@ import org.openjdk.jmh.annotations.Warmup;
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
 @Fork(1)
-@State(Scope.Thread)
 public class SwitchVsGetDirtyLogBenchmark {
 
     private static final int SLOT = 0;
 
-    @Param({"4", "64", "1024", "16384", "65536"})
-    public long slotMiB;
-
-    private BackendVm vm;
-    private BackendVcpu vcpu;
-    private UserMemory getBuffer;
-    private long value;
-
-    @Setup(Level.Trial)
-    public void createVm() {
-        vm = new X86ReferenceBackend().createVm().value();
-        long bytes = slotMiB << 20;
-        UserMemory guest = vm.mmap(bytes).value();
-        int rc = vm.setUserMemoryRegion(new MemoryRegion(SLOT, KvmApi.KVM_MEM_LOG_DIRTY_PAGES, 0, bytes,
-                guest.address())).value();
-        if (rc != 0) {
-            throw new IllegalStateException("KVM_SET_USER_MEMORY_REGION returned " + rc);
-        }
-        long bitmapBytes = KvmApi.dirtyBitmapBytes(KvmApi.pages(bytes));
-        getBuffer = vm.mmap(Math.max(KvmApi.PAGE_SIZE, roundUpToPage(bitmapBytes))).value();
-        vcpu = vm.createVcpu(0).value();
-    }
-
-    @TearDown(Level.Trial)
-    public void destroyVm() {
-        vm.close();
-    }
-
-    /** Dirties one page (a write-protect fault after every harvest) before each measured call. */
+    /** A VM with one logged slot of {@code slotMiB} and one vCPU; the slot starts clean. */
     @State(Scope.Thread)
-    public static class DirtyOnePage {
+    public static class Slot {
+        @Param({"4", "64", "1024", "16384", "65536"})
+        public long slotMiB;
+
+        BackendVm vm;
+        BackendVcpu vcpu;
+        UserMemory getBuffer;
+
+        @Setup(Level.Trial)
+        public void createVm() {
+            vm = new X86ReferenceBackend().createVm().value();
+            long bytes = slotMiB << 20;
+            UserMemory guest = vm.mmap(bytes).value();
+            int rc = vm.setUserMemoryRegion(new MemoryRegion(SLOT, KvmApi.KVM_MEM_LOG_DIRTY_PAGES, 0, bytes,
+                    guest.address())).value();
+            if (rc != 0) {
+                throw new IllegalStateException("KVM_SET_USER_MEMORY_REGION returned " + rc);
+            }
+            long bitmapBytes = KvmApi.dirtyBitmapBytes(KvmApi.pages(bytes));
+            getBuffer = vm.mmap(Math.max(KvmApi.PAGE_SIZE, roundUpToPage(bitmapBytes))).value();
+            vcpu = vm.createVcpu(0).value();
+        }
+
+        @TearDown(Level.Trial)
+        public void destroyVm() {
+            vm.close();
+        }
+    }
+
+    /**
+     * The same slot, dirtied by one guest write (a write-protect fault after every harvest) in a
+     * per-invocation setup, outside the measured call. The trial checks that every measured
+     * switch really switched, so a setup that failed to dirty the slot cannot pass as fast.
+     */
+    @State(Scope.Thread)
+    public static class DirtySlot extends Slot {
+        private long value;
+        long cleanSwitches;
+
         @Setup(Level.Invocation)
-        public void dirty(SwitchVsGetDirtyLogBenchmark b) {
-            b.vcpu.runWrites(List.of(new GuestWrite(0, ++b.value))).value();
+        public void dirty() {
+            vcpu.runWrites(List.of(new GuestWrite(0, ++value))).value();
+        }
+
+        @TearDown(Level.Trial)
+        public void checkEverySwitchSwitched() {
+            if (cleanSwitches != 0) {
+                throw new IllegalStateException(cleanSwitches + " measured switches found the slot clean");
+            }
         }
     }
 
     @Benchmark
-    public int switchDirtySlot(DirtyOnePage dirty) {
-        return vm.switchDirtyLog(SLOT).value();
+    public int switchDirtySlot(DirtySlot s) {
+        int r = s.vm.switchDirtyLog(SLOT).value();
+        if (r != 0) {
+            s.cleanSwitches++;
+        }
+        return r;
     }
 
     @Benchmark
-    public int switchCleanSlot() {
-        return vm.switchDirtyLog(SLOT).value();
+    public int switchCleanSlot(Slot s) {
+        return s.vm.switchDirtyLog(SLOT).value();
     }
 
     @Benchmark
-    public int getDirtyLog(DirtyOnePage dirty) {
-        return vm.getDirtyLog(SLOT, getBuffer.address()).value();
+    public int getDirtyLog(DirtySlot s) {
+        return s.vm.getDirtyLog(SLOT, s.getBuffer.address()).value();
     }
 
     private static long roundUpToPage(long bytes) {
