@@ -9,6 +9,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import org.dirtylog.spi.GuestWrite;
 import org.dirtylog.spi.IoctlResult;
 import org.dirtylog.spi.KvmApi;
@@ -20,21 +21,23 @@ import org.dirtylog.spi.RandomWrites;
  * its precision half, and concurrent writes into one bitmap word.
  *
  * <p>The oracle runs iterations {@code i = 1, 2, ...}: every vCPU stores {@code i} into the
- * first word of random pages of a 2^10 + 3 page slot between {@code start(i)} and
+ * first word of random pages of a 2^11 + 3 page slot between {@code start(i)} and
  * {@code stop(i)}; a harvest runs while they write; every page's first word is read before and
  * after each harvest and after each stop. Iterations never overlap, so when two reads of a page
  * see different values, a write of the later value completed between them (and inside its
  * iteration's window). By the definition of §4 such a write must be reported by the first
  * harvest invoked after it completed, or by an earlier one that returned after it: if every
  * harvest that could be that one misses the page, a write was lost. The check is sound for any
- * schedule; the schedule is chosen so that each historical race has a chance to show:
+ * schedule; the schedule ({@link Kind}) is chosen so that each historical race has a chance to
+ * show:
  * <ul>
- * <li>long iterations (write, harvest while writing, write on, stop) follow each other without a
- *     harvest in between, so a page left writable but unlogged by a racy harvest (edde99ce, no
- *     grace period) is written with a new value before the next harvest and missed by it;</li>
- * <li>every third iteration is short (start, harvest at once, stop) and followed by a harvest
- *     with the vCPUs stopped, so a store still in flight when a harvest returned (6dbf79e7) is
- *     not covered by a later write to the same page.</li>
+ * <li>long iterations follow each other without a harvest in between, so a page a racy
+ *     harvest left writable but unlogged (edde99ce, no grace period) is written with a new
+ *     value before the next harvest, which then misses it;</li>
+ * <li>a priming iteration without a harvest leaves pages writable with its value; the short
+ *     iteration after it harvests at once, so a store of the new value still in flight when the
+ *     harvest returned (6dbf79e7) shows up in the read taken the moment it returned, and the
+ *     harvest with the vCPUs stopped that closes the iteration must report it.</li>
  * </ul>
  * Precision (a SHOULD): a page a harvest reports whose value did not change since before the
  * previous harvest, and whose iteration's writes ended before that harvest began, was not
@@ -42,13 +45,38 @@ import org.dirtylog.spi.RandomWrites;
  */
 final class ConcurrencyChecks {
 
-    /** 2^10 + 3 pages: the last bitmap word is partial, as in the kernel's selftest. */
-    static final long NPAGES = (1L << 10) + 3;
+    /** 2^11 + 3 pages: the last bitmap word is partial, as in the kernel's selftest. */
+    static final long NPAGES = (1L << 11) + 3;
 
     private static final ValueLayout.OfLong LE_LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final long RUN_MILLIS = 30;
-    private static final int ORACLE_ROUNDS = 15;
-    private static final int PRECISION_ROUNDS = 6;
+    /** How long the vCPUs write before a long iteration's harvests: short, so few pages are written twice in between. */
+    private static final long RUN_MICROS = 1500;
+    private static final int ORACLE_ROUNDS = 42;
+    /** How long a priming iteration writes: long enough to leave most pages writable. */
+    private static final long PRIME_MICROS = 10_000;
+    private static final int PRECISION_ROUNDS = 12;
+    /**
+     * Harvests back to back in a long iteration: the first write-protects every page, so the
+     * vCPUs fault while the next ones run, which is when an in-place swap without a grace
+     * period loses a bit.
+     */
+    private static final int BURST = 3;
+
+    /** The iteration schedule, repeated in this order. */
+    private enum Kind {
+        /** Write, a burst of harvests while writing, write on, stop; no harvest before the next iteration. */
+        LONG,
+        /** A second long iteration: it writes new values into pages the previous harvest left unlogged. */
+        LONG_AGAIN,
+        /** Write without a harvest, so pages become writable holding this iteration's value. */
+        PRIME,
+        /** Start, harvest at once, stop, then harvest with the vCPUs stopped. */
+        SHORT,
+        /** Priming again: the in-flight race gets a second chance per cycle. */
+        PRIME_AGAIN,
+        /** Short again. */
+        SHORT_AGAIN
+    }
     private static final int WORD_ROUNDS = 20;
 
     private ConcurrencyChecks() {
@@ -136,7 +164,8 @@ final class ConcurrencyChecks {
         int vcpus = Math.min(s.caps().maxVcpus(), 4);
         Scenario.Slot slot = s.createSlot(NPAGES, KvmApi.KVM_MEM_LOG_DIRTY_PAGES);
         Harvester harvester = style.on(s, slot);
-        int iterations = 3 * s.options().scaled((precision ? PRECISION_ROUNDS : ORACLE_ROUNDS) / 3);
+        int cycle = Kind.values().length;
+        int iterations = cycle * s.options().scaled((precision ? PRECISION_ROUNDS : ORACLE_ROUNDS) / cycle);
         long[] startTime = new long[iterations + 1];
         long[] stopTime = new long[iterations + 1];
         List<Snapshot> snapshots = new ArrayList<>();
@@ -144,28 +173,38 @@ final class ConcurrencyChecks {
         snapshots.add(snapshot(s, slot, "before any write"));
         long total = 0;
         for (int i = 1; i <= iterations; i++) {
-            boolean shortOne = i % 3 == 0;
+            Kind kind = switch (Kind.values()[(i - 1) % Kind.values().length]) {
+                case LONG_AGAIN -> Kind.LONG;
+                case PRIME_AGAIN -> Kind.PRIME;
+                case SHORT_AGAIN -> Kind.SHORT;
+                default -> Kind.values()[(i - 1) % Kind.values().length];
+            };
             startTime[i] = System.nanoTime();
             RandomWriter[] writers = new RandomWriter[vcpus];
             for (int v = 0; v < vcpus; v++) {
                 writers[v] = s.startRandomWrites(v, new RandomWrites(slot.gpa(), NPAGES, i, s.random().nextLong()));
             }
-            if (!shortOne) {
-                sleep(RUN_MILLIS);
+            if (kind != Kind.SHORT) {
+                sleep(kind == Kind.PRIME ? PRIME_MICROS : RUN_MICROS);
             }
-            snapshots.add(snapshot(s, slot, "before h" + i));
-            harvests.add(harvest(s, harvester, "h" + i));
-            snapshots.add(snapshot(s, slot, "after h" + i));
-            if (!shortOne) {
-                sleep(RUN_MILLIS / 2);
+            if (kind != Kind.PRIME) {
+                snapshots.add(snapshot(s, slot, "before h" + i));
+                int burst = kind == Kind.SHORT ? 1 : BURST;
+                for (int b = 0; b < burst; b++) {
+                    String name = "h" + i + (burst > 1 ? Character.toString('a' + b) : "");
+                    harvest(s, slot, harvester, name, "after " + name, snapshots, harvests);
+                }
+            }
+            if (kind == Kind.LONG) {
+                sleep(RUN_MICROS / 2);
             }
             for (int v = 0; v < vcpus; v++) {
                 total += s.stop(v, writers[v]);
             }
             stopTime[i] = System.nanoTime();
             snapshots.add(snapshot(s, slot, "after stopping iteration " + i));
-            if (shortOne || i == iterations) {
-                harvests.add(harvest(s, harvester, "q" + i));
+            if (kind == Kind.SHORT || i == iterations) {
+                harvest(s, slot, harvester, "q" + i, "after q" + i, snapshots, harvests);
             }
         }
         if (total == 0) {
@@ -180,13 +219,24 @@ final class ConcurrencyChecks {
                 + " harvests (" + style.name() + ")");
     }
 
-    private static Harvest harvest(Scenario s, Harvester harvester, String name) {
+    /**
+     * Runs a harvest and reads every page right when it returns, before anything is recorded:
+     * a store landing after the harvest returned is then seen as a change after it.
+     */
+    private static void harvest(Scenario s, Scenario.Slot slot, Harvester harvester, String name, String after,
+                                List<Snapshot> snapshots, List<Harvest> harvests) {
+        long[] end = new long[1];
+        Snapshot[] read = new Snapshot[1];
         long begin = System.nanoTime();
-        DirtyBitmap bitmap = harvester.harvest();
-        long end = System.nanoTime();
+        DirtyBitmap bitmap = harvester.harvest(() -> {
+            end[0] = System.nanoTime();
+            read[0] = read(slot, after);
+        });
+        s.note("read every page's first word " + after, "");
         Scenario.expect(bitmap.bitsPastEnd().isEmpty(), "harvest " + name, "no bit past npages " + NPAGES,
                 "bits " + DirtyBitmap.abbreviate(bitmap.bitsPastEnd()));
-        return new Harvest(name, begin, end, bitmap);
+        harvests.add(new Harvest(name, begin, end[0], bitmap));
+        snapshots.add(read[0]);
     }
 
     private static void checkNoLostWrite(List<Snapshot> snapshots, List<Harvest> harvests, long[] startTime,
@@ -267,22 +317,28 @@ final class ConcurrencyChecks {
     }
 
     private static Snapshot snapshot(Scenario s, Scenario.Slot slot, String when) {
+        Snapshot snap = read(slot, when);
+        s.note("read every page's first word " + when, "");
+        return snap;
+    }
+
+    private static Snapshot read(Scenario.Slot slot, String when) {
         long begin = System.nanoTime();
         long[] values = new long[(int) slot.npages()];
         for (int p = 0; p < values.length; p++) {
             values[p] = slot.memory().segment().get(LE_LONG, p * KvmApi.PAGE_SIZE);
         }
-        long end = System.nanoTime();
-        s.note("read every page's first word " + when, "");
-        return new Snapshot(when, begin, end, values);
+        return new Snapshot(when, begin, System.nanoTime(), values);
     }
 
-    private static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new BackendError("interrupted (the rule timed out)");
+    private static void sleep(long micros) {
+        long end = System.nanoTime() + micros * 1000;
+        for (long left = micros * 1000; left > 0; left = end - System.nanoTime()) {
+            LockSupport.parkNanos(left);
+            if (Thread.interrupted()) {
+                Thread.currentThread().interrupt();
+                throw new BackendError("interrupted (the rule timed out)");
+            }
         }
     }
 }

@@ -1,7 +1,9 @@
 package org.dirtylog.conformance;
 
+import java.lang.foreign.MemorySegment;
 import org.dirtylog.spi.Capability;
 import org.dirtylog.spi.IoctlResult;
+import org.dirtylog.spi.KvmApi;
 import org.dirtylog.spi.UserDirtyLog;
 
 /**
@@ -12,7 +14,16 @@ import org.dirtylog.spi.UserDirtyLog;
 public sealed interface Harvester permits Harvester.Get, Harvester.Switch {
 
     /** Returns the pages the backend reports as dirtied since the previous harvest. */
-    DirtyBitmap harvest();
+    default DirtyBitmap harvest() {
+        return harvest(() -> { });
+    }
+
+    /**
+     * Returns the pages the backend reports as dirtied since the previous harvest, running
+     * {@code atReturn} the moment the harvest is complete (after the ioctl, and for a switch
+     * after the cold bitmap was copied), before the suite records anything.
+     */
+    DirtyBitmap harvest(Runnable atReturn);
 
     /** The harvest styles. */
     enum Style {
@@ -44,8 +55,8 @@ public sealed interface Harvester permits Harvester.Get, Harvester.Switch {
     /** Harvest with {@code KVM_GET_DIRTY_LOG}. */
     record Get(Scenario scenario, Scenario.Slot slot) implements Harvester {
         @Override
-        public DirtyBitmap harvest() {
-            return scenario.getDirtyLog(slot);
+        public DirtyBitmap harvest(Runnable atReturn) {
+            return scenario.getDirtyLog(slot, atReturn);
         }
     }
 
@@ -75,17 +86,27 @@ public sealed interface Harvester permits Harvester.Get, Harvester.Switch {
         }
 
         @Override
-        public DirtyBitmap harvest() {
-            IoctlResult<Integer> r = scenario.switchDirtyLog(slot.id());
-            Scenario.expect(r.isOk() && (r.value() == 0 || r.value() == 1),
-                    "KVM_SWITCH_DIRTY_LOG(slot=" + slot.id() + ")", "0 or 1", Scenario.show(r));
-            if (r.value() == 1) {
+        public DirtyBitmap harvest(Runnable atReturn) {
+            IoctlResult<Integer> r = scenario.vm().switchDirtyLog(slot.id());
+            if (!r.isOk() || r.value() != 0) {
+                atReturn.run();
+                scenario.record("vm", "KVM_SWITCH_DIRTY_LOG(slot=" + slot.id() + ")", Scenario.show(r));
+                Scenario.expect(r.isOk() && r.value() == 1, "KVM_SWITCH_DIRTY_LOG(slot=" + slot.id() + ")", "0 or 1",
+                        Scenario.show(r));
                 return DirtyBitmap.clean(slot.npages());
             }
             long harvested = active;
             active = cold;
             cold = harvested;
-            return scenario.readUserBitmap(harvested, slot.npages(), "cold bitmap of slot " + slot.id());
+            IoctlResult<MemorySegment> bits = scenario.vm().accessUser(harvested, KvmApi.dirtyBitmapBytes(slot.npages()));
+            DirtyBitmap copy = bits.isOk() ? DirtyBitmap.readFrom(bits.value(), slot.npages()) : null;
+            atReturn.run();
+            scenario.record("vm", "KVM_SWITCH_DIRTY_LOG(slot=" + slot.id() + ")", "0");
+            if (copy == null) {
+                return scenario.readUserBitmap(harvested, slot.npages(), "cold bitmap of slot " + slot.id());
+            }
+            scenario.note("read cold bitmap of slot " + slot.id(), copy.describe());
+            return copy;
         }
 
         /** Returns the address user space believes is active now. */

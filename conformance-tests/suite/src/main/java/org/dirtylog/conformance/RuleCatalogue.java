@@ -112,7 +112,7 @@ public final class RuleCatalogue {
                     + "reports only the writes made since", "RFC 4.39; semantics §3 S4, §6", USER, WRITES),
 
             race("RACE-01", Level.MUST, "No lost write with KVM_SWITCH_DIRTY_LOG: under the selftest oracle "
-                    + "(2^10 + 3 pages, >= 2 vCPUs writing random pages, harvests while they run, stop, harvest "
+                    + "(2^11 + 3 pages, >= 2 vCPUs writing random pages, harvests while they run, stop, harvest "
                     + "again, rounds of increasing iterations) every completed write is reported",
                     "semantics §4; RFC 4.40; TLA+ NoLostWrite", USER, RANDOM),
             race("RACE-02", Level.MUST, "No lost write with KVM_GET_DIRTY_LOG under the same selftest oracle",

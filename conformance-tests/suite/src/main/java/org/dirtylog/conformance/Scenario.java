@@ -278,17 +278,33 @@ public final class Scenario implements AutoCloseable {
     /** {@code KVM_GET_DIRTY_LOG} into {@code dirtyBitmap}, recorded. */
     public IoctlResult<Integer> getDirtyLog(int slot, long dirtyBitmap) {
         IoctlResult<Integer> r = vm.getDirtyLog(slot, dirtyBitmap);
+        recordGetDirtyLog(slot, dirtyBitmap, r);
+        return r;
+    }
+
+    private void recordGetDirtyLog(int slot, long dirtyBitmap, IoctlResult<Integer> r) {
         String mem = memoryNames.get(dirtyBitmap);
         record("vm", "KVM_GET_DIRTY_LOG(slot=" + slotName(slot) + ", dirty_bitmap="
                 + (mem != null ? mem : "0x" + Long.toHexString(dirtyBitmap)) + ")", show(r));
-        return r;
     }
 
     /** Returns the bitmap {@code KVM_GET_DIRTY_LOG} copied for {@code slot}; anything but 0 fails the rule. */
     public DirtyBitmap getDirtyLog(Slot slot) {
+        return getDirtyLog(slot, () -> { });
+    }
+
+    /**
+     * Returns the bitmap {@code KVM_GET_DIRTY_LOG} copied for {@code slot}, running
+     * {@code atReturn} the moment the ioctl returned (before anything is recorded), for checks
+     * that must observe guest memory as close to a harvest's end as they can.
+     */
+    public DirtyBitmap getDirtyLog(Slot slot, Runnable atReturn) {
         UserMemory buffer = getBuffers.computeIfAbsent(slot.id(), id -> mmap(KvmApi.dirtyBitmapBytes(slot.npages())));
         buffer.segment().fill((byte) 0);
-        expectValue(getDirtyLog(slot.id(), buffer.address()), 0, "KVM_GET_DIRTY_LOG(slot=" + slot.id() + ")");
+        IoctlResult<Integer> r = vm.getDirtyLog(slot.id(), buffer.address());
+        atReturn.run();
+        recordGetDirtyLog(slot.id(), buffer.address(), r);
+        expectValue(r, 0, "KVM_GET_DIRTY_LOG(slot=" + slot.id() + ")");
         DirtyBitmap bitmap = DirtyBitmap.readFrom(buffer.segment(), slot.npages());
         note("read dirty_bitmap of slot " + slot.id(), bitmap.describe());
         return bitmap;
