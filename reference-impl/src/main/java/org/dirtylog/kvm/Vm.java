@@ -504,18 +504,22 @@ public final class Vm implements BackendVm {
     /**
      * {@code KVM_GET_USER_DIRTY_LOG_ADDR} (RFC 4.39, {@code kvm_vm_ioctl_get_user_dirty_log_addr}): reads {@code struct kvm_user_dirty_log} at
      * {@code argp}, fills in the user addresses of the slot's active and cold bitmaps, writes
-     * it back and returns 0. Errors in check order: -EFAULT (argp not 24 bytes of user memory),
-     * -EBADF (VM closed), -EINVAL (slot id out of range), -ENOENT (no such slot, or logging off).
+     * it back and returns 0. Errors in check order: -EBADF (VM closed), -EFAULT (argp not 24
+     * bytes of user memory), -EINVAL (slot id out of range), -ENOENT (no such slot, or logging off).
      * TLA+: none (reads state only).
      */
     @Override
     public IoctlResult<Integer> getUserDirtyLogAddr(long argp) {
-        MemorySegment arg = userMemory.resolve(argp, KvmApi.USER_DIRTY_LOG_SIZE);
-        if (arg == null) {
-            return IoctlResult.err(Errno.EFAULT);
-        }
         slotsLock.lock();
         try {
+            // A closed VM has no user memory left, so -EBADF must be decided before argp is looked up.
+            if (closed) {
+                return IoctlResult.err(Errno.EBADF);
+            }
+            MemorySegment arg = userMemory.resolve(argp, KvmApi.USER_DIRTY_LOG_SIZE);
+            if (arg == null) {
+                return IoctlResult.err(Errno.EFAULT);
+            }
             UserDirtyLog in;
             try {
                 // Native memory: copy_from_user of the 24-byte struct, bounds-checked above.

@@ -111,6 +111,7 @@ class LifecycleTests {
         g.close();
         assertEquals(Errno.EBADF, g.vm.switchDirtyLog(0).errnoOrNull());
         assertEquals(Errno.EBADF, g.vm.getDirtyLog(0, 0).errnoOrNull());
+        assertEquals(Errno.EBADF, g.vm.getUserDirtyLogAddr(0).errnoOrNull());
         assertEquals(Errno.EBADF, g.vm.setUserMemoryRegion(g.region).errnoOrNull());
         assertEquals(Errno.EBADF, g.vm.createVcpu(1).errnoOrNull());
         assertEquals(Errno.EBADF, g.vcpu.runWrites(List.of()).errnoOrNull());
