@@ -230,18 +230,47 @@ public final class Vm implements BackendVm {
         return IoctlResult.ok(0);
     }
 
+    /**
+     * Maps {@code length} bytes of fresh zeroed user memory and returns them.
+     * Errors in check order: -EBADF (VM closed), -EINVAL (length not a positive multiple of the
+     * page size), -ENOMEM.
+     */
     @Override
     public IoctlResult<UserMemory> mmap(long length) {
-        return userMemory.mmap(length);
+        // Under the slots lock: close() empties the address space under it, so a mapping made
+        // concurrently is either refused here or unmapped there, never leaked.
+        slotsLock.lock();
+        try {
+            if (closed) {
+                return IoctlResult.err(Errno.EBADF);
+            }
+            return userMemory.mmap(length);
+        } finally {
+            slotsLock.unlock();
+        }
     }
 
+    /**
+     * Unmaps a range returned by {@link #mmap(long)} and returns 0.
+     * Errors in check order: -EBADF (VM closed), -EINVAL (not a mapped range).
+     */
     @Override
     public IoctlResult<Integer> munmap(UserMemory memory) {
+        if (closed) {
+            return IoctlResult.err(Errno.EBADF);
+        }
         return userMemory.munmap(memory);
     }
 
+    /**
+     * Returns the host's view of {@code length} bytes of user memory at {@code address}.
+     * Errors in check order: -EBADF (VM closed), -EFAULT (any byte not user memory).
+     */
     @Override
     public IoctlResult<MemorySegment> accessUser(long address, long length) {
+        if (closed) {
+            return IoctlResult.err(Errno.EBADF);
+        }
         MemorySegment segment = userMemory.resolve(address, length);
         return segment == null ? IoctlResult.err(Errno.EFAULT) : IoctlResult.ok(segment);
     }

@@ -115,6 +115,9 @@ class LifecycleTests {
         assertEquals(Errno.EBADF, g.vm.setUserMemoryRegion(g.region).errnoOrNull());
         assertEquals(Errno.EBADF, g.vm.createVcpu(1).errnoOrNull());
         assertEquals(Errno.EBADF, g.vcpu.runWrites(List.of()).errnoOrNull());
+        assertEquals(Errno.EBADF, g.vm.mmap(KvmApi.PAGE_SIZE).errnoOrNull(), "no mapping may outlive the VM");
+        assertEquals(Errno.EBADF, g.vm.munmap(g.memory).errnoOrNull());
+        assertEquals(Errno.EBADF, g.vm.accessUser(g.memory.address(), 8).errnoOrNull());
     }
 
     @ParameterizedTest
