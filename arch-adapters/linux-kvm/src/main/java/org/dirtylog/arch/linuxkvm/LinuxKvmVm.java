@@ -2,9 +2,11 @@ package org.dirtylog.arch.linuxkvm;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.dirtylog.spi.BackendVcpu;
 import org.dirtylog.spi.BackendVm;
 import org.dirtylog.spi.Errno;
@@ -28,6 +30,12 @@ final class LinuxKvmVm implements BackendVm {
     private final int backendSlot;
     private final UserMapping privateMemory;
     private final ConcurrentSkipListMap<Long, UserMapping> mappings = new ConcurrentSkipListMap<>();
+    // Slot changes and munmap take the write lock so that no munmap can run between the check that
+    // no memslot covers a range and the unmapping, nor a memslot appear over a range being unmapped.
+    private final ReentrantReadWriteLock memoryLock = new ReentrantReadWriteLock();
+    // Slot (address space << 16 | id) -> {userspace_addr, memory_size} of every memslot created
+    // through this VM and not yet deleted. Guarded by memoryLock.
+    private final Map<Integer, long[]> memslots = new HashMap<>();
     // Guarded by this.
     private final List<LinuxKvmVcpu> vcpus = new ArrayList<>();
     // Guarded by this.
@@ -131,16 +139,32 @@ final class LinuxKvmVm implements BackendVm {
         }
     }
 
-    /** Unmaps memory from {@link #mmap(long)}; its segments become inaccessible. Errors: {@code -EINVAL}. */
+    /**
+     * Unmaps memory from {@link #mmap(long)}; its segments become inaccessible. Errors:
+     * {@code -EINVAL} (not a mapping of this VM, or a different length), {@code -EBUSY} while a
+     * memslot created through this VM still covers any byte of it: the kernel would keep
+     * translating guest stores and {@code KVM_GET_DIRTY_LOG}'s copy into a range the JVM may
+     * reuse. Delete the memslot (size 0) first. The kernel itself allows the munmap.
+     */
     @Override
-    public synchronized IoctlResult<Integer> munmap(UserMemory memory) {
-        UserMapping m = mappings.get(memory.address());
-        if (m == null || m.length() != memory.length()) {
-            return IoctlResult.err(Errno.EINVAL);
+    public IoctlResult<Integer> munmap(UserMemory memory) {
+        memoryLock.writeLock().lock();
+        try {
+            UserMapping m = mappings.get(memory.address());
+            if (m == null || m.length() != memory.length()) {
+                return IoctlResult.err(Errno.EINVAL);
+            }
+            for (long[] slot : memslots.values()) {
+                if (slot[0] < m.address() + m.length() && m.address() < slot[0] + slot[1]) {
+                    return IoctlResult.err(Errno.EBUSY);
+                }
+            }
+            mappings.remove(memory.address());
+            m.unmap();
+            return IoctlResult.ok(0);
+        } finally {
+            memoryLock.writeLock().unlock();
         }
-        mappings.remove(memory.address());
-        m.unmap();
-        return IoctlResult.ok(0);
     }
 
     /**
@@ -165,15 +189,31 @@ final class LinuxKvmVm implements BackendVm {
      * {@code KVM_SET_USER_MEMORY_REGION} ({@code kvm_set_memory_region}); the kernel checks, in
      * order: {@code -EINVAL} (slot id, flags, alignment, size or address change), {@code -EEXIST}
      * (overlap), {@code -ENOMEM}. Slot ids at or above the backend's own slot are {@code -EINVAL},
-     * as if out of range, matching {@link #checkExtension(long)}. TLA+: LogOn / LogOff.
+     * as if out of range, matching {@link #checkExtension(long)}. Records the slot's user range
+     * for {@link #munmap(UserMemory)}. TLA+: LogOn / LogOff.
      */
     @Override
     public IoctlResult<Integer> setUserMemoryRegion(MemoryRegion region) {
         if (reserved(region.slot())) {
             return IoctlResult.err(Errno.EINVAL);
         }
-        return vm.setUserMemoryRegion(region.slot(), region.flags(), region.guestPhysAddr(),
-                region.memorySize(), region.userspaceAddr());
+        memoryLock.writeLock().lock();
+        try {
+            IoctlResult<Integer> r = vm.setUserMemoryRegion(region.slot(), region.flags(), region.guestPhysAddr(),
+                    region.memorySize(), region.userspaceAddr());
+            if (r.isOk()) {
+                // The kernel refuses to change an existing slot's address or size, so a success
+                // either deletes the slot or leaves it at exactly this range.
+                if (region.memorySize() == 0) {
+                    memslots.remove(region.slot());
+                } else {
+                    memslots.put(region.slot(), new long[] {region.userspaceAddr(), region.memorySize()});
+                }
+            }
+            return r;
+        } finally {
+            memoryLock.writeLock().unlock();
+        }
     }
 
     /**
@@ -246,11 +286,15 @@ final class LinuxKvmVm implements BackendVm {
         }
         vm.close();
         kvm.close();
-        synchronized (this) {
+        memoryLock.writeLock().lock();
+        try {
             for (UserMapping m : mappings.values()) {
                 m.unmap();
             }
             mappings.clear();
+            memslots.clear();
+        } finally {
+            memoryLock.writeLock().unlock();
         }
         privateMemory.unmap();
     }

@@ -178,4 +178,27 @@ class LinuxKvmVmTests {
             assertEquals(9L, memory.segment().get(ValueLayout.JAVA_LONG, 8));
         }
     }
+
+    @Test
+    void munmapIsEbusyWhileAMemslotCoversAnyByteOfTheRangeAndSucceedsOnceTheSlotIsDeleted() {
+        try (BackendVm vm = KvmDevice.newVm()) {
+            UserMemory memory = vm.mmap(4 * KvmApi.PAGE_SIZE).value();
+            // The slot covers only the last page, so a check of the start address alone would miss it.
+            MemoryRegion region = new MemoryRegion(3, KvmApi.KVM_MEM_LOG_DIRTY_PAGES, GPA, KvmApi.PAGE_SIZE,
+                    memory.address() + 3 * KvmApi.PAGE_SIZE);
+            assertEquals(IoctlResult.ok(0), vm.setUserMemoryRegion(region));
+            BackendVcpu vcpu = vm.createVcpu(0).value();
+
+            assertEquals(Errno.EBUSY, vm.munmap(memory).errnoOrNull());
+            assertEquals(IoctlResult.ok(1), vcpu.runWrites(List.of(new GuestWrite(GPA + 16, 77))));
+            assertEquals(77L, memory.segment().get(ValueLayout.JAVA_LONG, 3 * KvmApi.PAGE_SIZE + 16));
+            assertEquals(IoctlResult.ok(0), vm.setUserMemoryRegion(region.withFlags(0)));
+            assertEquals(Errno.EBUSY, vm.munmap(memory).errnoOrNull());
+
+            assertEquals(IoctlResult.ok(0), vm.setUserMemoryRegion(
+                    new MemoryRegion(3, 0, GPA, 0, memory.address() + 3 * KvmApi.PAGE_SIZE)));
+            assertEquals(IoctlResult.ok(0), vm.munmap(memory));
+            assertEquals(Errno.EFAULT, vm.accessUser(memory.address(), 8).errnoOrNull());
+        }
+    }
 }
