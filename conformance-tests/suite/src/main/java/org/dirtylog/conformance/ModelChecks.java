@@ -8,7 +8,6 @@ import java.util.Optional;
 import java.util.function.Predicate;
 import org.dirtylog.conformance.model.Op;
 import org.dirtylog.conformance.model.OpGenerator;
-import org.dirtylog.conformance.model.SequenceRunner;
 import org.dirtylog.conformance.model.Shrinker;
 import org.dirtylog.conformance.model.SpecModel;
 import org.dirtylog.spi.Capability;

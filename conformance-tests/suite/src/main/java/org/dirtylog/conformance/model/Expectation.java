@@ -39,7 +39,8 @@ public record Expectation(Set<Long> returns, Set<Long> must, Set<Long> may) {
         return r + (returns.contains(0L) ? ", when 0: pages " + must + (may.isEmpty() ? "" : " (may also report " + may + ")") : "");
     }
 
-    static String show(long r) {
+    /** Returns a kernel-style return value as a person reads it: {@code 1}, or {@code -EINVAL}. */
+    public static String show(long r) {
         return r >= 0 ? String.valueOf(r) : new org.dirtylog.spi.Errno((int) -r).toString();
     }
 }

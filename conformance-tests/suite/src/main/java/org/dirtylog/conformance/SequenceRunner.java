@@ -1,4 +1,4 @@
-package org.dirtylog.conformance.model;
+package org.dirtylog.conformance;
 
 import java.util.HashMap;
 import java.util.List;
@@ -6,8 +6,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
-import org.dirtylog.conformance.DirtyBitmap;
-import org.dirtylog.conformance.Scenario;
+import org.dirtylog.conformance.model.Expectation;
+import org.dirtylog.conformance.model.Op;
+import org.dirtylog.conformance.model.OpGenerator;
+import org.dirtylog.conformance.model.SpecModel;
 import org.dirtylog.spi.GuestWrite;
 import org.dirtylog.spi.IoctlResult;
 import org.dirtylog.spi.KvmApi;
