@@ -7,7 +7,8 @@ jdk_major() {
   local line
   line=$(grep -E '^JAVA_VERSION=' "$1/release" 2>/dev/null | head -n 1)
   line=${line#JAVA_VERSION=}; line=${line//\"/}
-  printf '%s\n' "${line%%.*}"
+  # "25.0.1", "26-ea" and "27+3" all start with the major version.
+  printf '%s\n' "${line%%[.+-]*}"
 }
 
 find_jdk25() {
