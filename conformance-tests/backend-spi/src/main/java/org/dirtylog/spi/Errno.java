@@ -1,5 +1,6 @@
 package org.dirtylog.spi;
 
+import java.util.HashMap;
 import java.util.Map;
 
 /**
@@ -11,37 +12,37 @@ import java.util.Map;
 @Api(Api.Status.STABLE)
 public record Errno(int value) {
 
-    public static final Errno EPERM = new Errno(1);
-    public static final Errno ENOENT = new Errno(2);
-    public static final Errno EINTR = new Errno(4);
-    public static final Errno EIO = new Errno(5);
-    public static final Errno E2BIG = new Errno(7);
-    public static final Errno EBADF = new Errno(9);
-    public static final Errno EAGAIN = new Errno(11);
-    public static final Errno ENOMEM = new Errno(12);
-    public static final Errno EACCES = new Errno(13);
-    public static final Errno EFAULT = new Errno(14);
-    public static final Errno EBUSY = new Errno(16);
-    public static final Errno EEXIST = new Errno(17);
-    public static final Errno ENODEV = new Errno(19);
-    public static final Errno EINVAL = new Errno(22);
-    public static final Errno ENOTTY = new Errno(25);
-    public static final Errno ENOSPC = new Errno(28);
-    public static final Errno ENOSYS = new Errno(38);
-    public static final Errno ETIMEDOUT = new Errno(110);
+    /** Names of the errnos below, filled in as each constant is created (class init only). */
+    private static final Map<Integer, String> NAMES = new HashMap<>();
 
-    private static final Map<Integer, String> NAMES = Map.ofEntries(
-            Map.entry(1, "EPERM"), Map.entry(2, "ENOENT"), Map.entry(4, "EINTR"),
-            Map.entry(5, "EIO"), Map.entry(7, "E2BIG"), Map.entry(9, "EBADF"),
-            Map.entry(11, "EAGAIN"), Map.entry(12, "ENOMEM"), Map.entry(13, "EACCES"),
-            Map.entry(14, "EFAULT"), Map.entry(16, "EBUSY"), Map.entry(17, "EEXIST"),
-            Map.entry(19, "ENODEV"), Map.entry(22, "EINVAL"), Map.entry(25, "ENOTTY"),
-            Map.entry(28, "ENOSPC"), Map.entry(38, "ENOSYS"), Map.entry(110, "ETIMEDOUT"));
+    public static final Errno EPERM = named(1, "EPERM");
+    public static final Errno ENOENT = named(2, "ENOENT");
+    public static final Errno EINTR = named(4, "EINTR");
+    public static final Errno EIO = named(5, "EIO");
+    public static final Errno E2BIG = named(7, "E2BIG");
+    public static final Errno EBADF = named(9, "EBADF");
+    public static final Errno EAGAIN = named(11, "EAGAIN");
+    public static final Errno ENOMEM = named(12, "ENOMEM");
+    public static final Errno EACCES = named(13, "EACCES");
+    public static final Errno EFAULT = named(14, "EFAULT");
+    public static final Errno EBUSY = named(16, "EBUSY");
+    public static final Errno EEXIST = named(17, "EEXIST");
+    public static final Errno ENODEV = named(19, "ENODEV");
+    public static final Errno EINVAL = named(22, "EINVAL");
+    public static final Errno ENOTTY = named(25, "ENOTTY");
+    public static final Errno ENOSPC = named(28, "ENOSPC");
+    public static final Errno ENOSYS = named(38, "ENOSYS");
+    public static final Errno ETIMEDOUT = named(110, "ETIMEDOUT");
 
     public Errno {
         if (value <= 0) {
             throw new IllegalArgumentException("errno must be positive: " + value);
         }
+    }
+
+    private static Errno named(int value, String name) {
+        NAMES.put(value, name);
+        return new Errno(value);
     }
 
     /** Returns the errno for a negative kernel return value such as {@code -22}. */
