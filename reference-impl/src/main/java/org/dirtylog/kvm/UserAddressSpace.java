@@ -65,15 +65,37 @@ public final class UserAddressSpace implements AutoCloseable {
         return IoctlResult.ok(new UserMemory(segment.address(), segment));
     }
 
-    /** Unmaps a range returned by {@link #mmap(long)}; later accesses throw. Errors: -EINVAL if not mapped. */
+    /**
+     * Unmaps a range returned by {@link #mmap(long)} and returns 0; later accesses throw.
+     * Errors: -EINVAL (not a mapped range, or the native munmap failed), -EBUSY (the arena
+     * refused to close; the range stays mapped and listed, so a later munmap or close frees it).
+     */
     public IoctlResult<Integer> munmap(UserMemory memory) {
         Region region = regions.get(memory.address());
         if (region == null || !region.mapped() || region.segment().byteSize() != memory.length()) {
             return IoctlResult.err(Errno.EINVAL);
         }
+        Errno failed = release(region);
+        if (failed == Errno.EBUSY) {
+            return IoctlResult.err(failed);
+        }
+        // Removed only once the arena is closed: a region dropped from the map while still
+        // mapped could never be unmapped (leaked).
         regions.remove(memory.address(), region);
-        region.arena().close();
-        return IoctlResult.ok(0);
+        return failed == null ? IoctlResult.ok(0) : IoctlResult.err(failed);
+    }
+
+    /**
+     * Closes the region's arena (running munmap) and returns null, or -EBUSY when the arena
+     * is still open, or -EINVAL when it closed but the native munmap failed.
+     */
+    private static Errno release(Region region) {
+        try {
+            region.arena().close();
+            return null;
+        } catch (RuntimeException e) {
+            return region.arena().scope().isAlive() ? Errno.EBUSY : Errno.EINVAL;
+        }
     }
 
     /**
@@ -114,12 +136,12 @@ public final class UserAddressSpace implements AutoCloseable {
         regions.remove(bitmap.address());
     }
 
-    /** Unmaps everything mapped. Idempotent. */
+    /** Unmaps everything mapped. Idempotent; never throws (a range that cannot be released is dropped). */
     @Override
     public void close() {
         for (Region region : regions.values()) {
             if (region.mapped() && region.arena().scope().isAlive()) {
-                region.arena().close();
+                release(region);
             }
         }
         regions.clear();

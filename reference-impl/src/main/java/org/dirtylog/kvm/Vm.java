@@ -252,14 +252,22 @@ public final class Vm implements BackendVm {
 
     /**
      * Unmaps a range returned by {@link #mmap(long)} and returns 0.
-     * Errors in check order: -EBADF (VM closed), -EINVAL (not a mapped range).
+     * Errors in check order: -EBADF (VM closed), -EINVAL (not a mapped range), -EBUSY (the
+     * mapping could not be released now; it stays mapped).
      */
     @Override
     public IoctlResult<Integer> munmap(UserMemory memory) {
-        if (closed) {
-            return IoctlResult.err(Errno.EBADF);
+        // Under the slots lock: a GET resolves its buffer, harvests, then copies; an unmap in
+        // between would fail the copy after the bits were swapped out and lose them.
+        slotsLock.lock();
+        try {
+            if (closed) {
+                return IoctlResult.err(Errno.EBADF);
+            }
+            return userMemory.munmap(memory);
+        } finally {
+            slotsLock.unlock();
         }
-        return userMemory.munmap(memory);
     }
 
     /**
@@ -513,16 +521,14 @@ public final class Vm implements BackendVm {
             if (buffer == null) {
                 return IoctlResult.err(Errno.EFAULT);
             }
+            // The buffer stays mapped until the copy is done: munmap takes the slots lock, so
+            // nothing can fail once the harvest has begun (no bit is lost on -EFAULT).
             int r = hooks.updateDirtyLog(this, memslot);
-            try {
-                if (r == 0) {
-                    memslots.get(slot).dirtyBitmapOld().copyTo(buffer);        // TLA+: CopyToUser
-                } else if (!has(Defect.CLEAN_GET_LEAVES_BUFFER)) {
-                    // Native memory: a clean slot still writes every byte of the buffer (G1).
-                    buffer.fill((byte) 0);
-                }
-            } catch (IllegalStateException unmapped) {
-                return IoctlResult.err(Errno.EFAULT);
+            if (r == 0) {
+                memslots.get(slot).dirtyBitmapOld().copyTo(buffer);            // TLA+: CopyToUser
+            } else if (!has(Defect.CLEAN_GET_LEAVES_BUFFER)) {
+                // Native memory: a clean slot still writes every byte of the buffer (G1).
+                buffer.fill((byte) 0);
             }
             return IoctlResult.ok(0);
         } finally {

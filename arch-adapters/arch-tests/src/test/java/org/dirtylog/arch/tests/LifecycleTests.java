@@ -10,10 +10,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.BitSet;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.dirtylog.kvm.Vcpu;
 import org.dirtylog.kvm.Vm;
 import org.dirtylog.spi.Errno;
 import org.dirtylog.spi.GuestWrite;
+import org.dirtylog.spi.IoctlResult;
 import org.dirtylog.spi.KvmApi;
 import org.dirtylog.spi.MemoryRegion;
 import org.dirtylog.spi.RandomWriter;
@@ -68,6 +71,38 @@ class LifecycleTests {
             ok(g.vm.munmap(g.memory));
             assertEquals(Errno.EFAULT, g.vcpu.runWrites(List.of(new GuestWrite(Guest.GPA, 1))).errnoOrNull());
             assertEquals(of(1), g.getDirtyLog());
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Arch.class)
+    void aGetRacingTheUnmapOfItsBufferEitherCopiesTheBitsOrFailsWithoutLosingOne(Arch arch) throws InterruptedException {
+        try (Guest g = new Guest(arch)) {
+            for (int i = 0; i < 400; i++) {
+                long page = i % Guest.NPAGES;
+                g.write(page);
+                UserMemory buffer = ok(g.vm.mmap(KvmApi.PAGE_SIZE));
+                AtomicBoolean go = new AtomicBoolean();
+                int delay = i % 40;
+                AtomicReference<IoctlResult<Integer>> unmapped = new AtomicReference<>();
+                Thread unmapper = Thread.ofPlatform().start(() -> {
+                    while (!go.get()) {
+                        Thread.onSpinWait();
+                    }
+                    for (int spin = 0; spin < delay * 50; spin++) {
+                        Thread.onSpinWait();
+                    }
+                    unmapped.set(g.vm.munmap(buffer));
+                });
+                go.set(true);
+                IoctlResult<Integer> get = g.vm.getDirtyLog(Guest.SLOT, buffer.address());
+                unmapper.join();
+                assertEquals(0, ok(unmapped.get()));
+                if (!get.isOk()) {
+                    assertEquals(Errno.EFAULT, get.errnoOrNull());
+                    assertEquals(of(page), g.getDirtyLog(), "iteration " + i + ": a GET that failed with -EFAULT lost the bit");
+                }
+            }
         }
     }
 
