@@ -29,6 +29,9 @@ final class LinuxKvmVm implements BackendVm {
     private final long kvmRunSize;
     private final int backendSlot;
     private final UserMapping privateMemory;
+    // A PROT_NONE page: the bitmap address KVM_GET_DIRTY_LOG gets instead of one outside this VM's
+    // mappings, so copy_to_user faults (-EFAULT) instead of writing into the JVM's memory.
+    private final long guardPage;
     private final ConcurrentSkipListMap<Long, UserMapping> mappings = new ConcurrentSkipListMap<>();
     // Slot changes and munmap take the write lock so that no munmap can run between the check that
     // no memslot covers a range and the unmapping, nor a memslot appear over a range being unmapped.
@@ -41,18 +44,20 @@ final class LinuxKvmVm implements BackendVm {
     // Guarded by this.
     private boolean closed;
 
-    private LinuxKvmVm(Kvm kvm, VmFd vm, long kvmRunSize, int backendSlot, UserMapping privateMemory) {
+    private LinuxKvmVm(Kvm kvm, VmFd vm, long kvmRunSize, int backendSlot, UserMapping privateMemory,
+                       long guardPage) {
         this.kvm = kvm;
         this.vm = vm;
         this.kvmRunSize = kvmRunSize;
         this.backendSlot = backendSlot;
         this.privateMemory = privateMemory;
+        this.guardPage = guardPage;
     }
 
     /**
-     * {@code KVM_CREATE_VM} on {@code device} plus the backend memslot: returns a VM with no kit memslots and no
-     * vCPUs. Errors: those of opening {@code /dev/kvm}, {@code KVM_CREATE_VM}, {@code mmap},
-     * {@code KVM_SET_USER_MEMORY_REGION}.
+     * {@code KVM_CREATE_VM} on {@code device} plus the backend memslot and the guard page: returns a VM
+     * with no kit memslots and no vCPUs. Errors: those of opening {@code /dev/kvm}, {@code KVM_CREATE_VM},
+     * {@code mmap}, {@code KVM_SET_USER_MEMORY_REGION}.
      */
     static IoctlResult<BackendVm> create(String device) {
         IoctlResult<Kvm> opened = Kvm.open(device);
@@ -92,7 +97,15 @@ final class LinuxKvmVm implements BackendVm {
             memory.unmap();
             return IoctlResult.err(slot.errnoOrNull());
         }
-        return IoctlResult.ok(new LinuxKvmVm(kvm, vm, runSize.value(), backendSlot, memory));
+        long guard = Syscalls.mmap(KvmApi.PAGE_SIZE, Syscalls.PROT_NONE,
+                Syscalls.MAP_PRIVATE | Syscalls.MAP_ANONYMOUS | Syscalls.MAP_NORESERVE, -1);
+        if (guard < 0) {
+            vm.close();
+            kvm.close();
+            memory.unmap();
+            return IoctlResult.err(Errno.fromKernelReturn(guard));
+        }
+        return IoctlResult.ok(new LinuxKvmVm(kvm, vm, runSize.value(), backendSlot, memory, guard));
     }
 
     private static Errno firstError(IoctlResult<?>... results) {
@@ -220,14 +233,37 @@ final class LinuxKvmVm implements BackendVm {
      * {@code KVM_GET_DIRTY_LOG} ({@code kvm_vm_ioctl_get_dirty_log}, legacy mode: the kernel takes
      * the bits, write-protects the pages and copies the bitmap out). Errors in check order:
      * {@code -EINVAL}, {@code -ENOENT}, {@code -EFAULT}. TLA+: HarvestBegin, WriteProtect,
-     * CopyToUser, HarvestEnd.
+     * CopyToUser, HarvestEnd. A bitmap whose {@code ALIGN(npages, 64) / 8} bytes do not lie inside
+     * one mapping of this VM is replaced by the VM's {@code PROT_NONE} guard page, so the kernel
+     * still checks slot and log first but its {@code copy_to_user} fails with {@code -EFAULT}
+     * instead of writing into JVM memory; the kernel itself writes to any writable process address.
      */
     @Override
     public IoctlResult<Integer> getDirtyLog(int slot, long dirtyBitmap) {
         if (reserved(slot)) {
             return IoctlResult.err(Errno.EINVAL);
         }
-        return vm.getDirtyLog(slot, dirtyBitmap);
+        // The read lock keeps the slot's size and the buffer's mapping as checked until the ioctl
+        // returns: a concurrent munmap or slot re-creation would otherwise let the copy land in
+        // memory the JVM reused. Harvests still run concurrently with each other.
+        memoryLock.readLock().lock();
+        try {
+            return vm.getDirtyLog(slot, ownBitmapOrGuard(slot, dirtyBitmap));
+        } finally {
+            memoryLock.readLock().unlock();
+        }
+    }
+
+    // Caller holds memoryLock (read or write).
+    private long ownBitmapOrGuard(int slot, long dirtyBitmap) {
+        long[] memslot = memslots.get(slot);
+        if (memslot == null) {
+            // No slot of ours: the kernel answers -EINVAL or -ENOENT before it copies anything.
+            return guardPage;
+        }
+        long bytes = KvmApi.dirtyBitmapBytes(memslot[1] / KvmApi.PAGE_SIZE);
+        Map.Entry<Long, UserMapping> below = mappings.floorEntry(dirtyBitmap);
+        return below != null && below.getValue().contains(dirtyBitmap, bytes) ? dirtyBitmap : guardPage;
     }
 
     private boolean reserved(int slot) {
@@ -268,7 +304,8 @@ final class LinuxKvmVm implements BackendVm {
 
     /**
      * Kicks and joins every vCPU thread, closes the vCPU, VM and {@code /dev/kvm} fds, then unmaps
-     * the kit's memory and the backend memslot (after the fds, so no vCPU can still touch them).
+     * the kit's memory, the backend memslot and the guard page (after the fds, so neither a vCPU
+     * nor a harvest can still touch them).
      */
     @Override
     public void close() {
@@ -297,5 +334,6 @@ final class LinuxKvmVm implements BackendVm {
             memoryLock.writeLock().unlock();
         }
         privateMemory.unmap();
+        Syscalls.munmap(guardPage, KvmApi.PAGE_SIZE);
     }
 }

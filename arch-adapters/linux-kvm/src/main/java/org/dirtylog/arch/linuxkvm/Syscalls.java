@@ -21,6 +21,7 @@ final class Syscalls {
     static final int O_RDWR = 0x2;
     static final int O_CLOEXEC = 0x80000;
 
+    static final int PROT_NONE = 0x0;
     static final int PROT_READ = 0x1;
     static final int PROT_WRITE = 0x2;
     static final int MAP_SHARED = 0x01;

@@ -3,6 +3,7 @@ package org.dirtylog.arch.linuxkvm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
@@ -199,6 +200,29 @@ class LinuxKvmVmTests {
                     new MemoryRegion(3, 0, GPA, 0, memory.address() + 3 * KvmApi.PAGE_SIZE)));
             assertEquals(IoctlResult.ok(0), vm.munmap(memory));
             assertEquals(Errno.EFAULT, vm.accessUser(memory.address(), 8).errnoOrNull());
+        }
+    }
+
+    @Test
+    void getDirtyLogIntoJavaOwnedNativeMemoryIsEfaultAndLeavesItsBytesUnchanged() {
+        try (BackendVm vm = KvmDevice.newVm(); Arena arena = Arena.ofConfined()) {
+            UserMemory memory = loggedSlot(vm, 0, GPA);
+            vm.createVcpu(0).value().runWrites(List.of(new GuestWrite(GPA + 3 * KvmApi.PAGE_SIZE, 7))).value();
+            long bytes = KvmApi.dirtyBitmapBytes(PAGES);
+            MemorySegment javaOwned = arena.allocate(bytes, 8);
+            javaOwned.fill((byte) 0x5a);
+            UserMemory straddling = vm.mmap(KvmApi.PAGE_SIZE).value();
+
+            assertEquals(Errno.EFAULT, vm.getDirtyLog(0, javaOwned.address()).errnoOrNull());
+            for (long i = 0; i < bytes; i++) {
+                assertEquals((byte) 0x5a, javaOwned.get(ValueLayout.JAVA_BYTE, i), "byte " + i);
+            }
+            // The bitmap's last 8 bytes would fall past the end of this VM's mapping.
+            assertEquals(Errno.EFAULT, vm.getDirtyLog(0, straddling.address() + KvmApi.PAGE_SIZE - 8).errnoOrNull());
+            assertEquals(Errno.EFAULT, vm.getDirtyLog(0, memory.address() + memory.length() - 8).errnoOrNull());
+            assertEquals(Errno.ENOENT, vm.getDirtyLog(1, javaOwned.address()).errnoOrNull());
+            assertEquals(Errno.EINVAL, vm.getDirtyLog(40_000, javaOwned.address()).errnoOrNull());
+            assertEquals(IoctlResult.ok(0), vm.getDirtyLog(0, straddling.address()));
         }
     }
 }
