@@ -200,8 +200,12 @@ public final class Vm implements BackendVm {
         }
     }
 
-    /** Yields inside the mark-dirty window under {@link Defect#NO_GRACE_PERIOD} (widens the race it injects). */
-    void widenSwapWindow() {
+    /**
+     * Yields inside the mark-dirty window under {@link Defect#NO_GRACE_PERIOD} (widens the race
+     * it injects: between loading and setting the active bitmap, or between marking and making
+     * the page writable).
+     */
+    public void widenSwapWindow() {
         if (widenSwapWindow) {
             Thread.yield();
         }

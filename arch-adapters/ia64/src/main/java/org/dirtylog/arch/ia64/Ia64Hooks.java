@@ -25,13 +25,16 @@ public final class Ia64Hooks implements ArchHooks {
     }
 
     /**
-     * All defects but the x86 order and {@link Defect#NO_GRACE_PERIOD}: vCPUs never touch a
-     * memslot bitmap here (they mark the VMM log, which the merge drains with atomic
-     * exchanges), so the in-place swap race that grace period closes cannot arise.
+     * All defects but the x86 order. {@link Defect#NO_GRACE_PERIOD} applies although vCPUs
+     * never touch a memslot bitmap here: a write fault marks the VMM log and then makes the
+     * page writable in two steps outside guest mode, which a TLB flush does not wait for. A
+     * vCPU can mark before the merge and make the page writable after {@code writeProtectAll}:
+     * a writable page whose next write is never marked (a lost write). Only the grace period,
+     * which waits for the whole fault, prevents it.
      */
     @Override
     public Set<Defect> applicableDefects() {
-        return EnumSet.complementOf(EnumSet.of(Defect.WRITE_PROTECT_BEFORE_SWAP, Defect.NO_GRACE_PERIOD));
+        return EnumSet.complementOf(EnumSet.of(Defect.WRITE_PROTECT_BEFORE_SWAP));
     }
 
     @Override
@@ -53,6 +56,7 @@ public final class Ia64Hooks implements ArchHooks {
     @Override
     public void markPageDirty(Vcpu vcpu, Memslot slot, long page) {
         ((Ia64Memslot) slot.arch()).mark(page);
+        vcpu.vm().widenSwapWindow();
     }
 
     /** Purges the slot's translations and flushes remote TLBs ({@code kvm_flush_remote_tlbs}). TLA+: WriteProtect. */
