@@ -48,9 +48,29 @@ public final class SlotPageTable implements ArchMemslot {
         entries.setAtIndex(ValueLayout.JAVA_INT, page, generation);
     }
 
-    /** Write-protects every page of the slot by starting a new generation. TLA+: WriteProtect. */
+    /**
+     * Write-protects every page of the slot by starting a new generation. TLA+: WriteProtect.
+     * Callers are serialized (the slots lock).
+     */
     public void writeProtectAll() {
-        generation = generation + 1;
+        int next = generation + 1;
+        if (next == 0) {
+            // After 2^32 bumps the generation would equal the value of every untouched entry
+            // and of entries made writable 2^32 generations ago. Reset them all to 0 (O(table),
+            // once per 2^32 write-protects) and never use generation 0. Until the new
+            // generation is published below, pages may still read writable: the write-protect
+            // takes effect when this returns, as for an ordinary bump. An entry a vCPU sets
+            // during the reset holds the old generation, which never comes back before the next wrap.
+            // Native memory: zeroes the whole table.
+            entries.fill((byte) 0);
+            next = 1;
+        }
+        generation = next;
+    }
+
+    /** Sets the current generation; lets tests reach the wrap without 2^32 write-protects. */
+    void generation(int value) {
+        generation = value;
     }
 
     /** Returns the current generation. */
