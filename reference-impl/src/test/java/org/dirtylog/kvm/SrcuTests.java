@@ -78,13 +78,11 @@ class SrcuTests {
     }
 
     @Test
-    void aSynchronizeWithNoReadersReturnsAtOnce() {
+    void aSynchronizeWithNoReadersReturnsAfterExactlyOneFlip() {
         Srcu srcu = new Srcu();
-        long start = System.nanoTime();
         for (int i = 0; i < 1000; i++) {
             srcu.synchronizeExpedited();
         }
-        assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(2));
         assertEquals(1000, srcu.completed(), "one flip per grace period");
     }
 

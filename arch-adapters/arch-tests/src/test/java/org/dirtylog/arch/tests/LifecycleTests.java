@@ -4,14 +4,17 @@ import static org.dirtylog.arch.tests.Guest.of;
 import static org.dirtylog.arch.tests.Guest.ok;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.BitSet;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
 import org.dirtylog.kvm.Vcpu;
 import org.dirtylog.kvm.Vm;
 import org.dirtylog.spi.Errno;
@@ -106,6 +109,27 @@ class LifecycleTests {
         }
     }
 
+    /** Waits until {@code writer} made {@code count} writes; fails if it stops making progress or takes over a minute. */
+    private static void awaitWrites(RandomWriter writer, long count) {
+        long start = System.nanoTime();
+        long seen = -1;
+        long progressed = start;
+        while (writer.writesSoFar() < count) {
+            long now = System.nanoTime();
+            long n = writer.writesSoFar();
+            if (n != seen) {
+                seen = n;
+                progressed = now;
+            }
+            if (now - progressed > TimeUnit.SECONDS.toNanos(10) || now - start > TimeUnit.SECONDS.toNanos(60)) {
+                IoctlResult<Long> stopped = writer.stop();
+                fail("the random writer stalled at " + n + " of " + count + " writes; stop() returned "
+                        + (stopped.isOk() ? stopped.value() + " writes" : stopped.errnoOrNull()));
+            }
+            LockSupport.parkNanos(100_000);
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(Arch.class)
     void randomWritesStoreTheIterationUntilStoppedAndAreAllReported(Arch arch) {
@@ -113,9 +137,7 @@ class LifecycleTests {
             RandomWriter writer = ok(g.vcpu.startRandomWrites(new RandomWrites(Guest.GPA, Guest.NPAGES, 77, 1)));
             assertEquals(Errno.EBUSY, g.vcpu.runWrites(List.of(new GuestWrite(Guest.GPA, 1))).errnoOrNull());
             assertEquals(Errno.EBUSY, g.vcpu.startRandomWrites(new RandomWrites(Guest.GPA, 1, 1, 1)).errnoOrNull());
-            while (writer.writesSoFar() < 10_000) {
-                Thread.onSpinWait();
-            }
+            awaitWrites(writer, 10_000);
             long total = ok(writer.stop());
             assertTrue(total >= 10_000);
             BitSet reported = g.getDirtyLog();
