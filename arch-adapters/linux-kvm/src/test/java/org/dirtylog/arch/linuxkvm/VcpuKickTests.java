@@ -1,9 +1,11 @@
 package org.dirtylog.arch.linuxkvm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.ValueLayout;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.dirtylog.spi.BackendVcpu;
@@ -50,15 +52,13 @@ class VcpuKickTests {
             vm.setUserMemoryRegion(new MemoryRegion(0, 0, GPA, memory.length(), memory.address())).value();
             BackendVcpu vcpu = vm.createVcpu(0).value();
             RandomWriter writer = vcpu.startRandomWrites(new RandomWrites(GPA, 1, 1, round)).value();
-            long deadline = System.nanoTime() + 5_000_000_000L;
+            long deadline = System.nanoTime() + 30_000_000_000L;
             while (writer.writesSoFar() < 1000 && System.nanoTime() < deadline) {
                 Thread.sleep(1);
             }
             assertTrue(writer.writesSoFar() >= 1000, "guest never ran");
-            long start = System.nanoTime();
-            vm.close();
-            long millis = (System.nanoTime() - start) / 1_000_000;
-            assertTrue(millis < 2000, "close took " + millis + " ms");
+            // Wide on purpose: without the kick close() never returns; a slow machine must not fail here.
+            assertTimeoutPreemptively(Duration.ofSeconds(30), vm::close, "close() never kicked the vCPU out of KVM_RUN");
             assertEquals(Errno.EINTR, writer.stop().errnoOrNull());
         }
     }
