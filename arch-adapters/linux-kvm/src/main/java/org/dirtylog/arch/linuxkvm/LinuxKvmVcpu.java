@@ -125,7 +125,7 @@ final class LinuxKvmVcpu implements BackendVcpu {
         if (!(started instanceof IoctlResult.Ok<Future<IoctlResult<Integer>>> ok)) {
             return IoctlResult.err(started.errnoOrNull());
         }
-        return await(ok.value());
+        return await(ok.value(), Long.MAX_VALUE);
     }
 
     private IoctlResult<Integer> runBatches(List<GuestWrite> writes) {
@@ -230,18 +230,7 @@ final class LinuxKvmVcpu implements BackendVcpu {
                     }
                 }
             }
-            try {
-                return task.get(stopTimeoutMillis, TimeUnit.MILLISECONDS);
-            } catch (TimeoutException e) {
-                cancelAndWait(task);
-                return IoctlResult.err(Errno.ETIMEDOUT);
-            } catch (InterruptedException e) {
-                cancelAndWait(task);
-                Thread.currentThread().interrupt();
-                return IoctlResult.err(Errno.EINTR);
-            } catch (ExecutionException e) {
-                throw new IllegalStateException("vCPU thread failed", e.getCause());
-            }
+            return await(task, stopTimeoutMillis);
         }
     }
 
@@ -268,9 +257,18 @@ final class LinuxKvmVcpu implements BackendVcpu {
         return IoctlResult.ok(future);
     }
 
-    private IoctlResult<Integer> await(Future<IoctlResult<Integer>> task) {
+    /**
+     * Returns {@code task}'s result once the vCPU thread finished it. Errors: {@code -ETIMEDOUT}
+     * after {@code timeoutMillis} and {@code -EINTR} when the caller is interrupted, both only once
+     * the vCPU has been kicked out and the task ended (so the vCPU is free again); a task that
+     * threw is a bug in the backend and rethrown.
+     */
+    private <T> IoctlResult<T> await(Future<IoctlResult<T>> task, long timeoutMillis) {
         try {
-            return task.get();
+            return task.get(timeoutMillis, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            cancelAndWait(task);
+            return IoctlResult.err(Errno.ETIMEDOUT);
         } catch (InterruptedException e) {
             cancelAndWait(task);
             Thread.currentThread().interrupt();
