@@ -11,10 +11,16 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 class SrcuTests {
+
+    private static final long STRESS_MILLIS = 1500;
+    private static final long STRESS_CAP_MILLIS = 15_000;
+    private static final long MIN_READS = 1_000_000;
+    private static final long MIN_GRACE_PERIODS = 300;
 
     /** The known-wrong variant of the spec: one flip and one wait. */
     static final class OneFlipSrcu extends Srcu {
@@ -128,8 +134,8 @@ class SrcuTests {
         AtomicReference<Box> pointer = new AtomicReference<>(new Box());
         AtomicBoolean stop = new AtomicBoolean();
         AtomicLong violations = new AtomicLong();
-        AtomicLong reads = new AtomicLong();
-        AtomicLong grace = new AtomicLong();
+        LongAdder reads = new LongAdder();
+        LongAdder grace = new LongAdder();
         List<Thread> threads = new ArrayList<>();
         for (int r = 0; r < 6; r++) {
             threads.add(Thread.ofPlatform().start(() -> {
@@ -147,9 +153,9 @@ class SrcuTests {
                         violations.incrementAndGet();
                     }
                     srcu.readUnlock(idx);
+                    reads.increment();
                     n++;
                 }
-                reads.addAndGet(n);
             }));
         }
         for (int w = 0; w < 2; w++) {
@@ -163,17 +169,25 @@ class SrcuTests {
                         srcu.synchronize();
                     }
                     old.freed = true;
-                    grace.incrementAndGet();
+                    grace.increment();
                 }
             }));
         }
-        Thread.sleep(1500);
+        // At least STRESS_MILLIS and the minimums; the cap only ends a run on a stalled machine.
+        long start = System.nanoTime();
+        long elapsed;
+        do {
+            Thread.sleep(50);
+            elapsed = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        } while ((elapsed < STRESS_MILLIS || reads.sum() < MIN_READS || grace.sum() < MIN_GRACE_PERIODS)
+                && elapsed < STRESS_CAP_MILLIS);
         stop.set(true);
         for (Thread t : threads) {
             t.join();
         }
+        System.out.println("SRCU stress: " + reads.sum() + " reads, " + grace.sum() + " grace periods in " + elapsed + " ms");
         assertEquals(0, violations.get(), "a reader saw an object freed during its read section");
-        assertTrue(reads.get() > 10_000, "too few reads to mean anything: " + reads.get());
-        assertTrue(grace.get() > 10, "too few grace periods: " + grace.get());
+        assertTrue(reads.sum() >= MIN_READS, "too few reads to mean anything in " + elapsed + " ms: " + reads.sum());
+        assertTrue(grace.sum() >= MIN_GRACE_PERIODS, "too few grace periods in " + elapsed + " ms: " + grace.sum());
     }
 }
