@@ -28,12 +28,7 @@ public abstract class ReferenceBackend implements DirtyLogBackend {
     protected ReferenceBackend(String baseName, Set<Defect> defects) {
         this.baseName = baseName;
         this.defects = defects.isEmpty() ? Set.of() : Set.copyOf(EnumSet.copyOf(defects));
-        Set<Defect> applicable = createHooks().applicableDefects();
-        for (Defect defect : defects) {
-            if (!applicable.contains(defect)) {
-                throw new IllegalArgumentException(defect + " does not apply to " + baseName);
-            }
-        }
+        Vm.requireApplicable(createHooks(), defects);
     }
 
     /** Returns fresh hooks for one VM. */

@@ -80,11 +80,7 @@ public final class Vm implements BackendVm {
         if (slotLimit < 1 || slotLimit > (1 << KvmApi.ADDRESS_SPACE_SHIFT)) {
             throw new IllegalArgumentException("slot limit out of range: " + slotLimit);
         }
-        for (Defect defect : defects) {
-            if (!hooks.applicableDefects().contains(defect)) {
-                throw new IllegalArgumentException(defect + " does not apply to " + hooks.name());
-            }
-        }
+        requireApplicable(hooks, defects);
         this.hooks = hooks;
         this.defects = defects.isEmpty() ? Set.of() : Set.copyOf(EnumSet.copyOf(defects));
         this.slotLimit = slotLimit;
@@ -95,6 +91,20 @@ public final class Vm implements BackendVm {
         this.widenFlushWindow = defects.contains(Defect.FLUSH_AFTER_UNLOCK);
         this.skipTlbFlushWait = defects.contains(Defect.FLUSH_AFTER_UNLOCK);
         this.skipSpareClear = defects.contains(Defect.SWITCH_SKIPS_CLEAR);
+    }
+
+    /**
+     * Returns normally when every one of {@code defects} applies to the architecture of {@code hooks}.
+     *
+     * @throws IllegalArgumentException naming the first defect that does not apply
+     */
+    static void requireApplicable(ArchHooks hooks, Set<Defect> defects) {
+        Set<Defect> applicable = hooks.applicableDefects();
+        for (Defect defect : defects) {
+            if (!applicable.contains(defect)) {
+                throw new IllegalArgumentException(defect + " does not apply to " + hooks.name());
+            }
+        }
     }
 
     /** Returns the architecture hooks. */
@@ -453,20 +463,26 @@ public final class Vm implements BackendVm {
         replace(current.without(old.id()));
         old.arch().close();
         freePair(old);
-        DirtyBitmap[] retained = retainedBitmaps[old.id()];
-        if (retained != null) {
-            retained[0].close();
-            retained[1].close();
-            retainedBitmaps[old.id()] = null;
-        }
+        freeRetained(old.id());
         return 0;
     }
 
-    /** Publishes {@code next}, waits a grace period and frees the previous array. */
-    private void replace(Memslots next) {
+    /** Frees the bitmaps slot {@code id} kept while logging was off ({@link Defect#STALE_BITS_AFTER_LOG_TOGGLE}), if any. */
+    private void freeRetained(int id) {
+        DirtyBitmap[] retained = retainedBitmaps[id];
+        if (retained != null) {
+            retained[0].close();
+            retained[1].close();
+            retainedBitmaps[id] = null;
+        }
+    }
+
+    /** Publishes {@code next}, waits a grace period, frees the previous array and returns it (for its slots). */
+    private Memslots replace(Memslots next) {
         Memslots old = publishMemslots(next);
         srcu.synchronize();
         old.free();
+        return old;
     }
 
     private DirtyBitmap[] allocatePair(long npages) {
@@ -702,7 +718,19 @@ public final class Vm implements BackendVm {
 
     /** Marks {@code gfn} dirty in its memslot, if logged; returns 0 or -EFAULT. See {@link Vcpu#markPageDirty(long)}. */
     int markPageDirty(Vcpu vcpu, long gfn) {
-        return markPagesDirty(vcpu, new long[] {gfn}, 1);
+        int idx = srcu.readLock();                                     // TLA+: VcpuEnterSrcu(v)
+        try {
+            Memslots slots = memslots;
+            if (!markGfnDirty(vcpu, slots, gfn)) {
+                return Errno.EFAULT.kernelReturn();
+            }
+            if (slots.isFreed()) {
+                useAfterFree.increment();
+            }
+            return 0;
+        } finally {
+            srcu.readUnlock(idx);                                      // TLA+: VcpuExitSrcu(v)
+        }
     }
 
     /**
@@ -715,17 +743,8 @@ public final class Vm implements BackendVm {
         try {
             Memslots slots = memslots;
             for (int i = 0; i < count; i++) {
-                long gfn = gfns[i];
-                Memslot slot = slots.lookup(gfn);                      // TLA+: VcpuLookupSlot(v)
-                if (slot == null) {
+                if (!markGfnDirty(vcpu, slots, gfns[i])) {
                     return Errno.EFAULT.kernelReturn();
-                }
-                if (slot.dirtyLogged()) {
-                    try {
-                        hooks.markPageDirty(vcpu, slot, gfn - slot.baseGfn());
-                    } catch (IllegalStateException freed) {
-                        useAfterFree.increment();
-                    }
                 }
             }
             if (slots.isFreed()) {
@@ -737,7 +756,18 @@ public final class Vm implements BackendVm {
         }
     }
 
-    private void writeFault(Vcpu vcpu, Memslot slot, long page) {
+    /** Marks {@code gfn} dirty if its memslot in {@code slots} is logged; returns false when no memslot holds it. */
+    private boolean markGfnDirty(Vcpu vcpu, Memslots slots, long gfn) {
+        Memslot slot = slots.lookup(gfn);                              // TLA+: VcpuLookupSlot(v)
+        if (slot == null) {
+            return false;
+        }
+        markIfLogged(vcpu, slot, gfn - slot.baseGfn());
+        return true;
+    }
+
+    /** Marks {@code page} dirty if {@code slot} is logged, counting a use of a freed bitmap instead of crashing. */
+    private void markIfLogged(Vcpu vcpu, Memslot slot, long page) {
         if (slot.dirtyLogged()) {
             try {
                 hooks.markPageDirty(vcpu, slot, page);
@@ -745,6 +775,10 @@ public final class Vm implements BackendVm {
                 useAfterFree.increment();
             }
         }
+    }
+
+    private void writeFault(Vcpu vcpu, Memslot slot, long page) {
+        markIfLogged(vcpu, slot, page);
         hooks.makeWritable(vcpu, slot, page);
     }
 
@@ -765,19 +799,14 @@ public final class Vm implements BackendVm {
         toClose.forEach(Vcpu::close);
         slotsLock.lock();
         try {
-            Memslots old = publishMemslots(new Memslots(slotLimit));
-            srcu.synchronize();
-            old.free();
+            Memslots old = replace(new Memslots(slotLimit));
             for (Memslot slot : old.slots()) {
                 unexportPair(slot);
                 slot.arch().close();
                 freePair(slot);
             }
-            for (DirtyBitmap[] retained : retainedBitmaps) {
-                if (retained != null) {
-                    retained[0].close();
-                    retained[1].close();
-                }
+            for (int id = 0; id < slotLimit; id++) {
+                freeRetained(id);
             }
             userMemory.close();
         } finally {

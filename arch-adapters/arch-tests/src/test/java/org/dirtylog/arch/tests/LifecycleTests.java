@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import com.sun.management.ThreadMXBean;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.BitSet;
@@ -185,6 +187,24 @@ class LifecycleTests {
             assertEquals(0, g.vcpu.markPageDirty(base + 12));
             assertEquals(Errno.EFAULT.kernelReturn(), g.vcpu.markPageDirty(3));
             assertEquals(of(12), g.getDirtyLog());
+        }
+    }
+
+    /** Not ia64: its VMM log queues one node per mark by design (a merge then costs O(faults)). */
+    @ParameterizedTest
+    @EnumSource(value = Arch.class, names = {"X86", "PPC"})
+    void markPageDirtyAllocatesNothingPerCall(Arch arch) {
+        ThreadMXBean threads = (ThreadMXBean) ManagementFactory.getThreadMXBean();
+        try (Guest g = new Guest(arch)) {
+            long gfn = Guest.GPA / KvmApi.PAGE_SIZE + 12;
+            assertEquals(0, g.vcpu.markPageDirty(gfn));
+            long calls = 20_000;
+            long before = threads.getCurrentThreadAllocatedBytes();
+            for (long i = 0; i < calls; i++) {
+                g.vcpu.markPageDirty(gfn);
+            }
+            long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+            assertTrue(allocated < calls, allocated + " bytes allocated by " + calls + " calls");
         }
     }
 
