@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.Set;
 import org.dirtylog.spi.KvmApi;
 
 /**
@@ -55,7 +56,7 @@ public final class DirtyBitmap implements AutoCloseable {
      *
      * @param defects {@link Defect#NON_ATOMIC_BIT_SET} and {@link Defect#BITS_PAST_NPAGES} are honoured
      */
-    public static DirtyBitmap allocate(long npages, java.util.Set<Defect> defects) {
+    public static DirtyBitmap allocate(long npages, Set<Defect> defects) {
         return allocate(npages, defects, true);
     }
 
@@ -63,7 +64,7 @@ public final class DirtyBitmap implements AutoCloseable {
      * Returns a fresh all-zero bitmap; {@code trackWords} false skips the dirty-word log (for a
      * log that is drained word by word and never cleared whole, such as a VMM-side log).
      */
-    public static DirtyBitmap allocate(long npages, java.util.Set<Defect> defects, boolean trackWords) {
+    public static DirtyBitmap allocate(long npages, Set<Defect> defects, boolean trackWords) {
         if (npages < 1) {
             throw new IllegalArgumentException("a bitmap needs at least one page: " + npages);
         }

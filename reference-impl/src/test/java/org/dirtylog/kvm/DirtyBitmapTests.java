@@ -11,6 +11,7 @@ import static org.quicktheories.generators.SourceDSL.lists;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
@@ -56,7 +57,7 @@ class DirtyBitmapTests {
         qt().withFixedSeed(55).forAll(integers().between(1, 5000), lists().of(integers().between(0, 4999)).ofSizeBetween(0, 300))
                 .checkAssert((npages, pages) -> {
                     try (DirtyBitmap bitmap = DirtyBitmap.allocate(npages, Set.of())) {
-                        java.util.BitSet expected = new java.util.BitSet();
+                        BitSet expected = new BitSet();
                         for (int p : pages) {
                             if (p < npages) {
                                 bitmap.set(p);

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
@@ -105,7 +106,7 @@ class SrcuTests {
         try {
             sync.get(1, TimeUnit.SECONDS);
             returnedEarly = true;
-        } catch (java.util.concurrent.TimeoutException stillWaiting) {
+        } catch (TimeoutException stillWaiting) {
             returnedEarly = false;
         }
         srcu.readUnlock(idx);

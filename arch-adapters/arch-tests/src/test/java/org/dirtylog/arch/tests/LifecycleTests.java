@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.sun.management.ThreadMXBean;
 import java.io.IOException;
+import java.lang.foreign.ValueLayout;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -144,7 +145,7 @@ class LifecycleTests {
             assertTrue(total >= 10_000);
             BitSet reported = g.getDirtyLog();
             for (int p = 0; p < Guest.NPAGES; p++) {
-                long value = g.memory.segment().get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, p * KvmApi.PAGE_SIZE);
+                long value = g.memory.segment().get(ValueLayout.JAVA_LONG_UNALIGNED, p * KvmApi.PAGE_SIZE);
                 assertEquals(reported.get(p) ? 77 : 0, value, "page " + p);
             }
             assertEquals(1, ok(g.vcpu.runWrites(List.of(new GuestWrite(Guest.GPA, 1)))));

@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -141,7 +142,7 @@ final class SelftestOracle {
     private static Outcome harvest(Vm vm, Harvest mode, long[] active, MemorySegment getBuffer,
                                 MemorySegment guest, long[] destination) {
         long bytes = KvmApi.dirtyBitmapBytes(NPAGES);
-        java.util.BitSet changed = new java.util.BitSet((int) NPAGES);
+        BitSet changed = new BitSet((int) NPAGES);
         for (int p = 0; p < NPAGES; p++) {
             if (guest.get(GUEST_LONG, p * KvmApi.PAGE_SIZE) != destination[p]) {
                 changed.set(p);

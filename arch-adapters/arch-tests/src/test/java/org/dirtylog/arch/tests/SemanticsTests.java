@@ -17,6 +17,7 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.ServiceLoader;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Function;
 import org.dirtylog.kvm.Defect;
 import org.dirtylog.kvm.Memslot;
@@ -465,7 +466,7 @@ class SemanticsTests {
 
     @Test
     void serviceLoaderFindsTheThreeReferenceBackendsByTheirContractNames() {
-        Set<String> names = new java.util.TreeSet<>();
+        Set<String> names = new TreeSet<>();
         for (DirtyLogBackend backend : ServiceLoader.load(DirtyLogBackend.class)) {
             names.add(backend.name());
             assertTrue(backend.availability().available());
