@@ -28,7 +28,11 @@ public interface BackendVm extends AutoCloseable {
      */
     IoctlResult<UserMemory> mmap(long length);
 
-    /** Unmaps memory returned by {@link #mmap(long)}. Errors: {@code -EINVAL} if it is not mapped. */
+    /**
+     * Unmaps memory returned by {@link #mmap(long)}. Errors: {@code -EINVAL} if it is not mapped,
+     * {@code -EBUSY} if a backend refuses while a memslot still uses the range (a real-kernel
+     * backend must, or guest stores could land in memory the process reused).
+     */
     IoctlResult<Integer> munmap(UserMemory memory);
 
     /**
@@ -42,8 +46,9 @@ public interface BackendVm extends AutoCloseable {
     /**
      * {@code KVM_SET_USER_MEMORY_REGION}: creates, moves, re-flags or (size 0) deletes a memslot.
      * Errors in check order: {@code -EINVAL} (slot out of range, unknown flag, unaligned size,
-     * gpa or user address, size or user address change of an existing slot), {@code -EEXIST}
-     * (overlap with another slot), {@code -ENOMEM}.
+     * gpa or user address, size or user address change of an existing slot, deleting a slot that
+     * does not exist, a user range that is not mapped memory), {@code -EEXIST} (overlap with
+     * another slot), {@code -ENOMEM}.
      */
     IoctlResult<Integer> setUserMemoryRegion(MemoryRegion region);
 
@@ -72,6 +77,8 @@ public interface BackendVm extends AutoCloseable {
      * then holds the pages dirtied since the last switch. Returns 1 when the slot was clean (no
      * switch). Errors: {@code -EINVAL} (slot out of range), {@code -ENOENT} (slot without dirty
      * logging). Requires {@link Capability#USER_DIRTY_LOG}; without it, {@code -ENOTTY}.
+     * As the RFC says, {@code KVM_GET_DIRTY_LOG} may also switch the bitmaps: the kit never
+     * mixes the two harvest styles on one slot, and a caller should not either.
      */
     IoctlResult<Integer> switchDirtyLog(int slot);
 
