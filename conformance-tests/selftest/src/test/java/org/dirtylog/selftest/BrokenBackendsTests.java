@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.util.function.UnaryOperator;
+import org.dirtylog.arch.x86.X86ReferenceBackend;
 import org.dirtylog.conformance.Certificate;
 import org.dirtylog.conformance.RuleResult;
 import org.dirtylog.conformance.Verdict;
@@ -24,6 +25,11 @@ class BrokenBackendsTests {
 
     private static Certificate certifyBroken(UnaryOperator<DirtyLogBackend> breaker) {
         return Certify.all(breaker.apply(new MinimalBackend()), SEED);
+    }
+
+    /** The RFC ioctls need a correct backend that has them: the reference x86 one. */
+    private static Certificate certifyBrokenRfc(UnaryOperator<DirtyLogBackend> breaker) {
+        return Certify.all(breaker.apply(new X86ReferenceBackend()), SEED);
     }
 
     private static void assertCaughtBy(Certificate c, Verdict verdict, String... rules) {
@@ -99,5 +105,22 @@ class BrokenBackendsTests {
         assertEquals(Verdict.PASS, Certify.result(c, "GET-07").verdict(), "GET-07 only makes a failing GET");
         assertEquals(Verdict.PASS, Certify.result(c, "SLOT-04").verdict(), "SLOT-04 runs after six hung rules");
         assertTrue(seconds < 6 * 3.0, "the run took " + seconds + " s");
+    }
+
+    @Test
+    void aSwitchThatAnswersZeroOnACleanSlotIsCaughtBySwitch01() {
+        Certificate c = certifyBrokenRfc(BrokenBackends::switchZeroOnClean);
+        assertCaughtBy(c, Verdict.FAIL, "SWITCH-01");
+        assertEquals(Verdict.PASS, Certify.result(c, "GET-01").verdict(), "GET is not what is broken");
+    }
+
+    @Test
+    void aSwitchThatAnswersEinvalForAMissingSlotIsCaughtBySwitch06() {
+        assertCaughtBy(certifyBrokenRfc(BrokenBackends::switchEnoentAsEinval), Verdict.FAIL, "SWITCH-06");
+    }
+
+    @Test
+    void getUserDirtyLogAddrWithoutEfaultForABadArgumentIsCaughtByUserAddr04() {
+        assertCaughtBy(certifyBrokenRfc(BrokenBackends::userAddrNoFault), Verdict.FAIL, "USER-ADDR-04");
     }
 }
