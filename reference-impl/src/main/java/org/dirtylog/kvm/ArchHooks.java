@@ -49,6 +49,22 @@ public interface ArchHooks {
     }
 
     /**
+     * Marks the frames {@code gfns[from..to)}, all inside {@code slot}, dirty for the next harvest
+     * (one run of a page-modification-log flush): by default in the slot's active bitmap, loaded
+     * once for the run. A run that loaded the bitmap just before an in-place swap is no different
+     * from one mark that did: the grace period after every swap waits for it. An architecture
+     * that overrides {@link #markPageDirty} must override this too. TLA+: VcpuWriteFault(v).
+     */
+    default void markPagesDirty(Vcpu vcpu, Memslot slot, long[] gfns, int from, int to) {
+        DirtyBitmap active = slot.dirtyBitmap();
+        vcpu.vm().widenSwapWindow();
+        long base = slot.baseGfn();
+        for (int i = from; i < to; i++) {
+            active.set(gfns[i] - base);
+        }
+    }
+
+    /**
      * Write-protects every page of {@code slot} and flushes, so that when it returns every later
      * write to the slot faults. Implementations end with {@link Vm#flushRemoteTlbs()}.
      * TLA+: WriteProtect (or FlushShadowMappings).

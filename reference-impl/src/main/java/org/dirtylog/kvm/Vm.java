@@ -742,10 +742,25 @@ public final class Vm implements BackendVm {
         int idx = srcu.readLock();                                     // TLA+: VcpuEnterSrcu(v)
         try {
             Memslots slots = memslots;
-            for (int i = 0; i < count; i++) {
-                if (!markGfnDirty(vcpu, slots, gfns[i])) {
+            int i = 0;
+            while (i < count) {
+                Memslot slot = slots.lookup(gfns[i]);                  // TLA+: VcpuLookupSlot(v)
+                if (slot == null) {
                     return Errno.EFAULT.kernelReturn();
                 }
+                // A log's entries cluster: mark the whole run that stays in this slot at once.
+                int end = i + 1;
+                while (end < count && slot.contains(gfns[end])) {
+                    end++;
+                }
+                if (slot.dirtyLogged()) {
+                    try {
+                        hooks.markPagesDirty(vcpu, slot, gfns, i, end);
+                    } catch (IllegalStateException freed) {
+                        useAfterFree.increment();
+                    }
+                }
+                i = end;
             }
             if (slots.isFreed()) {
                 useAfterFree.increment();

@@ -222,4 +222,22 @@ class LifecycleTests {
             assertEquals(Errno.EINVAL.kernelReturn(), g.vcpu.markPagesDirty(pml, 6));
         }
     }
+
+    @ParameterizedTest
+    @EnumSource(Arch.class)
+    void aPageModificationLogAlternatingBetweenTwoSlotsMarksEachPageInItsOwnSlot(Arch arch) {
+        try (Guest g = new Guest(arch)) {
+            long base = Guest.GPA / KvmApi.PAGE_SIZE;
+            long otherGpa = 2L << 30;
+            UserMemory otherMemory = g.vm.mmap(64 * KvmApi.PAGE_SIZE).value();
+            Guest.ok(g.vm.setUserMemoryRegion(new MemoryRegion(1, KvmApi.KVM_MEM_LOG_DIRTY_PAGES, otherGpa,
+                    64 * KvmApi.PAGE_SIZE, otherMemory.address())));
+            long otherBase = otherGpa / KvmApi.PAGE_SIZE;
+            long[] pml = {base + 5, base + 6, otherBase + 1, otherBase + 63, base + 1026, otherBase};
+            assertEquals(0, g.vcpu.markPagesDirty(pml, pml.length));
+            assertEquals(of(5, 6, 1026), g.getDirtyLog());
+            Guest.ok(g.vm.getDirtyLog(1, g.scratch.address()));
+            assertEquals(of(0, 1, 63), Guest.bits(g.scratch.segment(), 64));
+        }
+    }
 }

@@ -59,6 +59,15 @@ public final class Ia64Hooks implements ArchHooks {
         vcpu.vm().widenSwapWindow();
     }
 
+    /** Marks each frame of the run in the VMM's dirty log. TLA+: VcpuWriteFault(v). */
+    @Override
+    public void markPagesDirty(Vcpu vcpu, Memslot slot, long[] gfns, int from, int to) {
+        long base = slot.baseGfn();
+        for (int i = from; i < to; i++) {
+            markPageDirty(vcpu, slot, gfns[i] - base);
+        }
+    }
+
     /** Purges the slot's translations and flushes remote TLBs ({@code kvm_flush_remote_tlbs}). TLA+: WriteProtect. */
     @Override
     public void writeProtectSlot(Vm vm, Memslot slot) {
