@@ -26,6 +26,12 @@ final class Certify {
         return new ConformanceRunner(RunOptions.withSeed(seed).withRules(pattern), System.out).certify(backend);
     }
 
+    /** Returns the certificate of the rules matching {@code pattern}, their randomized parts scaled by {@code effort}. */
+    static Certificate rules(DirtyLogBackend backend, long seed, String pattern, double effort) {
+        return new ConformanceRunner(RunOptions.withSeed(seed).withRules(pattern).withEffort(effort), System.out)
+                .certify(backend);
+    }
+
     /** Returns the certificate of the rules matching {@code pattern}, each limited to {@code timeout}. */
     static Certificate rules(DirtyLogBackend backend, long seed, String pattern, Duration timeout) {
         return new ConformanceRunner(RunOptions.withSeed(seed).withRules(pattern).withTimeout(timeout), System.out)
