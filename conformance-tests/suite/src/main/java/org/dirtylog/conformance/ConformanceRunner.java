@@ -115,7 +115,7 @@ public final class ConformanceRunner {
         } catch (TimeoutException e) {
             worker.interrupt();
             closeQuietly(scenario.get());
-            return result(rule, Verdict.ERROR, "timed out after " + timeout.toSeconds()
+            return result(rule, Verdict.ERROR, "timed out after " + String.format(Locale.ROOT, "%.1f", timeout.toMillis() / 1000.0)
                     + " s: the backend did not return (the run went on; the hung thread was abandoned)", scenario.get(), t0);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
