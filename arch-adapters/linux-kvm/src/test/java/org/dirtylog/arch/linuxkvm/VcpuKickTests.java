@@ -67,17 +67,9 @@ class VcpuKickTests {
     void interruptingACallerInRunWritesKicksTheVcpuAndReturnsEintr() throws InterruptedException {
         try (BackendVm vm = KvmDevice.newVm()) {
             UserMemory memory = vm.mmap(256 * KvmApi.PAGE_SIZE).value();
-            vm.setUserMemoryRegion(new MemoryRegion(0, KvmApi.KVM_MEM_LOG_DIRTY_PAGES, GPA, memory.length(),
-                    memory.address())).value();
-            BackendVcpu vcpu = vm.createVcpu(0).value();
-            List<GuestWrite> writes = new ArrayList<>();
-            for (int i = 0; i < 2_000_000; i++) {
-                writes.add(new GuestWrite(GPA + (i % 256) * KvmApi.PAGE_SIZE, i));
-            }
+            BackendVcpu vcpu = loggedSlotAndVcpu(vm, memory);
             IoctlResult<?>[] result = new IoctlResult<?>[1];
-            Thread caller = new Thread(() -> result[0] = vcpu.runWrites(writes));
-            caller.start();
-            Thread.sleep(200);
+            Thread caller = startLongBatch(vcpu, result);
             caller.interrupt();
             caller.join(5000);
             assertEquals(Errno.EINTR, result[0].errnoOrNull());
@@ -89,18 +81,9 @@ class VcpuKickTests {
     @Test
     void closingTheVmWhileACallerWaitsInRunWritesReturnsEintrToIt() throws InterruptedException {
         BackendVm vm = KvmDevice.newVm();
-        UserMemory memory = vm.mmap(256 * KvmApi.PAGE_SIZE).value();
-        vm.setUserMemoryRegion(new MemoryRegion(0, KvmApi.KVM_MEM_LOG_DIRTY_PAGES, GPA, memory.length(),
-                memory.address())).value();
-        BackendVcpu vcpu = vm.createVcpu(0).value();
-        List<GuestWrite> writes = new ArrayList<>();
-        for (int i = 0; i < 2_000_000; i++) {
-            writes.add(new GuestWrite(GPA + (i % 256) * KvmApi.PAGE_SIZE, i));
-        }
+        BackendVcpu vcpu = loggedSlotAndVcpu(vm, vm.mmap(256 * KvmApi.PAGE_SIZE).value());
         IoctlResult<?>[] result = new IoctlResult<?>[1];
-        Thread caller = new Thread(() -> result[0] = vcpu.runWrites(writes));
-        caller.start();
-        Thread.sleep(200);
+        Thread caller = startLongBatch(vcpu, result);
         vm.close();
         caller.join(5000);
         assertEquals(Errno.EINTR, result[0].errnoOrNull());
@@ -126,5 +109,27 @@ class VcpuKickTests {
             assertTrue(second.writesSoFar() > before, "the second session stopped with the first writer");
             assertTrue(second.stop().value() > 0);
         }
+    }
+
+    /** Registers {@code memory} as logged slot 0 at {@link #GPA} and returns vCPU 0. */
+    private static BackendVcpu loggedSlotAndVcpu(BackendVm vm, UserMemory memory) {
+        vm.setUserMemoryRegion(new MemoryRegion(0, KvmApi.KVM_MEM_LOG_DIRTY_PAGES, GPA, memory.length(),
+                memory.address())).value();
+        return vm.createVcpu(0).value();
+    }
+
+    /**
+     * Starts a thread running a batch of 2,000,000 writes (far longer than the test waits) and
+     * returns it once the guest has had 200 ms to get going; its result lands in {@code result[0]}.
+     */
+    private static Thread startLongBatch(BackendVcpu vcpu, IoctlResult<?>[] result) throws InterruptedException {
+        List<GuestWrite> writes = new ArrayList<>();
+        for (int i = 0; i < 2_000_000; i++) {
+            writes.add(new GuestWrite(GPA + (i % 256) * KvmApi.PAGE_SIZE, i));
+        }
+        Thread caller = new Thread(() -> result[0] = vcpu.runWrites(writes));
+        caller.start();
+        Thread.sleep(200);
+        return caller;
     }
 }
