@@ -13,27 +13,25 @@ final class CapabilityChecks {
     private CapabilityChecks() {
     }
 
-    @Checks("CAP-01")
     static void userDirtyLogGenerationMatchesTheIoctls(Scenario s) {
         int declared = s.caps().userDirtyLogGeneration();
         IoctlResult<Integer> r = s.checkExtension(KvmApi.KVM_CAP_USER_DIRTY_LOG, "KVM_CAP_USER_DIRTY_LOG");
-        Scenario.expectValue(r, declared, "KVM_CHECK_EXTENSION(KVM_CAP_USER_DIRTY_LOG) against the declared generation");
+        Expect.value(r, declared, "KVM_CHECK_EXTENSION(KVM_CAP_USER_DIRTY_LOG) against the declared generation");
         if (!s.has(Capability.USER_DIRTY_LOG)) {
             var arg = s.mmap(KvmApi.PAGE_SIZE);
             new UserDirtyLog(0, 0, 0, 0).writeTo(arg.segment());
-            Scenario.expectErrno(s.getUserDirtyLogAddr(arg.address(), "{slot=0}"), Errno.ENOTTY,
+            Expect.errno(s.getUserDirtyLogAddr(arg.address(), "{slot=0}"), Errno.ENOTTY,
                     "KVM_GET_USER_DIRTY_LOG_ADDR without the capability");
-            Scenario.expectErrno(s.switchDirtyLog(0), Errno.ENOTTY, "KVM_SWITCH_DIRTY_LOG without the capability");
+            Expect.errno(s.switchDirtyLog(0), Errno.ENOTTY, "KVM_SWITCH_DIRTY_LOG without the capability");
         }
     }
 
-    @Checks("CAP-02")
     static void memslotCountIsPositiveAndItsLastIdWorks(Scenario s) {
         int nr = s.nrMemslots();
         var memory = s.mmap(KvmApi.PAGE_SIZE);
-        long gpa = s.allocateGpa(KvmApi.PAGE_SIZE);
+        long gpa = s.layout().allocateGpa(KvmApi.PAGE_SIZE);
         MemoryRegion last = new MemoryRegion(nr - 1, 0, gpa, KvmApi.PAGE_SIZE, memory.address());
-        Scenario.expectValue(s.setUserMemoryRegion(last), 0, "creating slot " + (nr - 1) + " (KVM_CAP_NR_MEMSLOTS - 1)");
-        Scenario.expectValue(s.setUserMemoryRegion(last.deletion()), 0, "deleting slot " + (nr - 1));
+        Expect.value(s.setUserMemoryRegion(last), 0, "creating slot " + (nr - 1) + " (KVM_CAP_NR_MEMSLOTS - 1)");
+        Expect.value(s.setUserMemoryRegion(last.deletion()), 0, "deleting slot " + (nr - 1));
     }
 }

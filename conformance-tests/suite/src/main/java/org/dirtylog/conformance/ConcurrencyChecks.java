@@ -82,22 +82,18 @@ final class ConcurrencyChecks {
     private ConcurrencyChecks() {
     }
 
-    @Checks("RACE-01")
     static void noLostWriteWithSwitchDirtyLog(Scenario s) {
         oracle(s, Harvester.Style.SWITCH, false);
     }
 
-    @Checks("RACE-02")
     static void noLostWriteWithGetDirtyLog(Scenario s) {
         oracle(s, Harvester.Style.GET, false);
     }
 
-    @Checks("PREC-01")
     static void harvestsReportOnlyRecentWrites(Scenario s) {
         oracle(s, Harvester.Style.GET, true);
     }
 
-    @Checks("RACE-03")
     static void concurrentWritesToOneWordAreAllReported(Scenario s) throws Exception {
         int vcpus = Math.min(s.caps().maxVcpus(), 4);
         long npages = (1L << 8) + 3;
@@ -131,22 +127,22 @@ final class ConcurrencyChecks {
                 for (int v = 0; v < vcpus; v++) {
                     IoctlResult<Integer> r = runs.get(v).get(30, TimeUnit.SECONDS);
                     if (!r.isOk()) {
-                        throw new BackendError("vcpu" + v + " failed guest writes inside the slot: " + Scenario.show(r));
+                        throw new BackendError("vcpu" + v + " failed guest writes inside the slot: " + CallText.show(r));
                     }
                 }
-                DirtyBitmap got = s.getDirtyLog(slot);
+                UserBitmap got = s.getDirtyLog(slot);
                 List<Long> missing = new ArrayList<>();
                 for (long p = 0; p < npages; p++) {
                     if (!got.isSet(p)) {
                         missing.add(p);
                     }
                 }
-                Scenario.expect(missing.isEmpty() && got.bitsPastEnd().isEmpty(),
+                Expect.that(missing.isEmpty() && got.bitsPastEnd().isEmpty(),
                         "GET after " + vcpus + " vCPUs wrote all " + npages + " pages at once (round " + round + ")",
-                        "every page reported", "pages " + DirtyBitmap.abbreviate(missing) + " missing"
+                        "every page reported", "pages " + UserBitmap.abbreviate(missing) + " missing"
                                 + (got.bitsPastEnd().isEmpty() ? "" : ", bits past npages " + got.bitsPastEnd()));
             }
-            s.summarise(rounds + " rounds of " + vcpus + " vCPUs writing all " + npages + " pages at once");
+            s.recorder().summarise(rounds + " rounds of " + vcpus + " vCPUs writing all " + npages + " pages at once");
         } finally {
             pool.shutdownNow();
         }
@@ -157,7 +153,7 @@ final class ConcurrencyChecks {
     }
 
     /** A harvest invoked at or after {@code begin} that returned at or before {@code end}. */
-    private record Harvest(String name, long begin, long end, DirtyBitmap bitmap) {
+    private record Harvest(String name, long begin, long end, UserBitmap bitmap) {
     }
 
     private static void oracle(Scenario s, Harvester.Style style, boolean precision) {
@@ -215,7 +211,7 @@ final class ConcurrencyChecks {
         } else {
             checkNoLostWrite(snapshots, harvests, startTime, stopTime);
         }
-        s.summarise(iterations + " iterations of " + vcpus + " vCPUs, " + total + " guest writes, " + harvests.size()
+        s.recorder().summarise(iterations + " iterations of " + vcpus + " vCPUs, " + total + " guest writes, " + harvests.size()
                 + " harvests (" + style.name() + ")");
     }
 
@@ -228,13 +224,13 @@ final class ConcurrencyChecks {
         long[] end = new long[1];
         Snapshot[] read = new Snapshot[1];
         long begin = System.nanoTime();
-        DirtyBitmap bitmap = harvester.harvest(() -> {
+        UserBitmap bitmap = harvester.harvest(() -> {
             end[0] = System.nanoTime();
             read[0] = read(slot, after);
         });
-        s.note("read every page's first word " + after, "");
-        Scenario.expect(bitmap.bitsPastEnd().isEmpty(), "harvest " + name, "no bit past npages " + NPAGES,
-                "bits " + DirtyBitmap.abbreviate(bitmap.bitsPastEnd()));
+        s.recorder().note("read every page's first word " + after, "");
+        Expect.that(bitmap.bitsPastEnd().isEmpty(), "harvest " + name, "no bit past npages " + NPAGES,
+                "bits " + UserBitmap.abbreviate(bitmap.bitsPastEnd()));
         harvests.add(new Harvest(name, begin, end[0], bitmap));
         snapshots.add(read[0]);
     }
@@ -276,7 +272,7 @@ final class ConcurrencyChecks {
                 }
             }
         }
-        Scenario.expect(lost.isEmpty(), "writes completed before a harvest was invoked",
+        Expect.that(lost.isEmpty(), "writes completed before a harvest was invoked",
                 "each reported by that harvest or an earlier one that returned after it",
                 count + " lost, e.g. " + String.join("; ", lost));
     }
@@ -312,13 +308,13 @@ final class ConcurrencyChecks {
                 }
             }
         }
-        Scenario.expect(stale.isEmpty(), "pages reported by a harvest", "only pages written since the previous harvest began",
+        Expect.that(stale.isEmpty(), "pages reported by a harvest", "only pages written since the previous harvest began",
                 count + " reported without such a write, e.g. " + String.join("; ", stale));
     }
 
     private static Snapshot snapshot(Scenario s, Scenario.Slot slot, String when) {
         Snapshot snap = read(slot, when);
-        s.note("read every page's first word " + when, "");
+        s.recorder().note("read every page's first word " + when, "");
         return snap;
     }
 

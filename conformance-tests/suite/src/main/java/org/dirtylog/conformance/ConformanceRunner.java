@@ -1,17 +1,12 @@
 package org.dirtylog.conformance;
 
 import java.io.PrintStream;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Method;
-import java.lang.reflect.Modifier;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumSet;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -32,8 +27,6 @@ public final class ConformanceRunner {
 
     /** How long closing a VM may take after its rule ended badly before the runner moves on. */
     private static final Duration CLOSE_GRACE = Duration.ofSeconds(2);
-
-    private static final Map<String, Method> CHECKS = discoverChecks();
 
     private final RunOptions options;
     private final PrintStream progress;
@@ -93,16 +86,12 @@ public final class ConformanceRunner {
             return new RuleResult(rule, Verdict.NOT_APPLICABLE, "needs " + rule.minVcpus() + " vCPUs at once; the backend has "
                     + backend.capabilities().maxVcpus(), "", "", List.of(), 0);
         }
-        Method check = CHECKS.get(rule.id());
-        if (check == null) {
-            throw new IllegalStateException("rule " + rule.id() + " has no @Checks method");
-        }
         AtomicReference<Scenario> scenario = new AtomicReference<>();
         CompletableFuture<RuleResult> outcome = new CompletableFuture<>();
         long seed = ruleSeed(options.seed(), rule.id());
         Thread worker = Thread.ofPlatform().daemon().name("dirtylog-" + rule.id()).unstarted(() -> {
             try {
-                outcome.complete(execute(backend, rule, check, seed, scenario));
+                outcome.complete(execute(backend, rule, seed, scenario));
             } catch (Throwable t) {
                 outcome.complete(result(rule, Verdict.ERROR, describe(t), scenario.get(), t0));
             }
@@ -131,8 +120,7 @@ public final class ConformanceRunner {
                 * Math.max(1.0, options.effort()))));
     }
 
-    private RuleResult execute(DirtyLogBackend backend, Rule rule, Method check, long seed,
-                               AtomicReference<Scenario> scenario) {
+    private RuleResult execute(DirtyLogBackend backend, Rule rule, long seed, AtomicReference<Scenario> scenario) {
         long t0 = System.nanoTime();
         IoctlResult<BackendVm> vm = backend.createVm();
         if (!vm.isOk()) {
@@ -142,12 +130,11 @@ public final class ConformanceRunner {
         scenario.set(s);
         RuleResult r;
         try {
-            check.invoke(null, s);
-            r = result(rule, Verdict.PASS, s.summary(), s, t0);
-        } catch (InvocationTargetException e) {
-            r = classify(rule, e.getCause(), s, t0);
-        } catch (IllegalAccessException e) {
-            throw new IllegalStateException(e);
+            rule.check().run(s);
+            r = result(rule, Verdict.PASS, s.recorder().summary(), s, t0);
+        } catch (Throwable t) {
+            // Whatever the check or the backend threw is the rule's verdict, Errors included.
+            r = classify(rule, t, s, t0);
         }
         try {
             s.close();
@@ -161,7 +148,7 @@ public final class ConformanceRunner {
 
     private static RuleResult classify(Rule rule, Throwable t, Scenario s, long t0) {
         return switch (t) {
-            case RuleFailure f -> new RuleResult(rule, Verdict.FAIL, f.getMessage(), f.expected(), f.actual(), s.steps(),
+            case RuleFailure f -> new RuleResult(rule, Verdict.FAIL, f.getMessage(), f.expected(), f.actual(), s.recorder().steps(),
                     seconds(t0));
             case NotApplicable n -> result(rule, Verdict.NOT_APPLICABLE, n.getMessage(), s, t0);
             case BackendError b -> result(rule, Verdict.ERROR, b.getMessage(), s, t0);
@@ -170,7 +157,7 @@ public final class ConformanceRunner {
     }
 
     private static RuleResult result(Rule rule, Verdict verdict, String message, Scenario s, long t0) {
-        return new RuleResult(rule, verdict, message, "", "", s == null ? List.of() : s.steps(), seconds(t0));
+        return new RuleResult(rule, verdict, message, "", "", s == null ? List.of() : s.recorder().steps(), seconds(t0));
     }
 
     private static RuleResult withSeconds(RuleResult r, long t0) {
@@ -208,27 +195,5 @@ public final class ConformanceRunner {
     static String oneLine(String s, int max) {
         String line = s.replace('\n', ' ');
         return line.length() <= max ? line : line.substring(0, max - 3) + "...";
-    }
-
-    /** Returns the check method of every rule id, found on {@link RuleCatalogue#CHECK_CLASSES}. */
-    static Map<String, Method> discoverChecks() {
-        Map<String, Method> map = new HashMap<>();
-        for (Class<?> c : RuleCatalogue.CHECK_CLASSES) {
-            for (Method m : c.getDeclaredMethods()) {
-                Checks checks = m.getAnnotation(Checks.class);
-                if (checks == null) {
-                    continue;
-                }
-                if (!Modifier.isStatic(m.getModifiers()) || m.getParameterCount() != 1
-                        || m.getParameterTypes()[0] != Scenario.class) {
-                    throw new IllegalStateException(m + " must be static void m(Scenario)");
-                }
-                m.setAccessible(true);
-                if (map.put(checks.value(), m) != null) {
-                    throw new IllegalStateException("two checks for rule " + checks.value());
-                }
-            }
-        }
-        return map;
     }
 }

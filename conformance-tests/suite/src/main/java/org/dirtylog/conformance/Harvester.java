@@ -1,9 +1,7 @@
 package org.dirtylog.conformance;
 
-import java.lang.foreign.MemorySegment;
 import org.dirtylog.spi.Capability;
 import org.dirtylog.spi.IoctlResult;
-import org.dirtylog.spi.KvmApi;
 import org.dirtylog.spi.UserDirtyLog;
 
 /**
@@ -14,7 +12,7 @@ import org.dirtylog.spi.UserDirtyLog;
 public sealed interface Harvester permits Harvester.Get, Harvester.Switch {
 
     /** Returns the pages the backend reports as dirtied since the previous harvest. */
-    default DirtyBitmap harvest() {
+    default UserBitmap harvest() {
         return harvest(() -> { });
     }
 
@@ -23,7 +21,7 @@ public sealed interface Harvester permits Harvester.Get, Harvester.Switch {
      * {@code atReturn} the moment the harvest is complete (after the ioctl, and for a switch
      * after the cold bitmap was copied), before the suite records anything.
      */
-    DirtyBitmap harvest(Runnable atReturn);
+    UserBitmap harvest(Runnable atReturn);
 
     /** The harvest styles. */
     enum Style {
@@ -55,7 +53,7 @@ public sealed interface Harvester permits Harvester.Get, Harvester.Switch {
     /** Harvest with {@code KVM_GET_DIRTY_LOG}. */
     record Get(Scenario scenario, Scenario.Slot slot) implements Harvester {
         @Override
-        public DirtyBitmap harvest(Runnable atReturn) {
+        public UserBitmap harvest(Runnable atReturn) {
             return scenario.getDirtyLog(slot, atReturn);
         }
     }
@@ -80,33 +78,34 @@ public sealed interface Harvester permits Harvester.Get, Harvester.Switch {
         /** Returns a harvester for {@code slot} after asking the backend for the two bitmap addresses. */
         public static Switch start(Scenario scenario, Scenario.Slot slot) {
             IoctlResult<UserDirtyLog> r = scenario.userDirtyLogAddr(slot.id());
-            Scenario.expect(r.isOk(), "KVM_GET_USER_DIRTY_LOG_ADDR(slot=" + slot.id() + ") of a logged slot",
-                    "0", Scenario.show(r));
+            Expect.that(r.isOk(), "KVM_GET_USER_DIRTY_LOG_ADDR(slot=" + slot.id() + ") of a logged slot",
+                    "0", CallText.show(r));
             return new Switch(scenario, slot, r.value().dirtyBitmap(), r.value().dirtyBitmapOld());
         }
 
         @Override
-        public DirtyBitmap harvest(Runnable atReturn) {
-            IoctlResult<Integer> r = scenario.vm().switchDirtyLog(slot.id());
-            if (!r.isOk() || r.value() != 0) {
-                atReturn.run();
-                scenario.record("vm", "KVM_SWITCH_DIRTY_LOG(slot=" + slot.id() + ")", Scenario.show(r));
-                Scenario.expect(r.isOk() && r.value() == 1, "KVM_SWITCH_DIRTY_LOG(slot=" + slot.id() + ")", "0 or 1",
-                        Scenario.show(r));
-                return DirtyBitmap.clean(slot.npages());
-            }
+        public UserBitmap harvest(Runnable atReturn) {
             long harvested = active;
+            UserBitmap[] copy = new UserBitmap[1];
+            IoctlResult<Integer> r = scenario.switchDirtyLog(slot.id(), result -> {
+                // The harvest ends when user space has copied the cold bitmap, before anything is recorded.
+                if (result.isOk() && result.value() == 0) {
+                    copy[0] = scenario.copyUserBitmap(harvested, slot.npages());
+                }
+                atReturn.run();
+            });
+            if (!r.isOk() || r.value() != 0) {
+                Expect.that(r.isOk() && r.value() == 1, "KVM_SWITCH_DIRTY_LOG(slot=" + slot.id() + ")", "0 or 1",
+                        CallText.show(r));
+                return UserBitmap.clean(slot.npages());
+            }
             active = cold;
             cold = harvested;
-            IoctlResult<MemorySegment> bits = scenario.vm().accessUser(harvested, KvmApi.dirtyBitmapBytes(slot.npages()));
-            DirtyBitmap copy = bits.isOk() ? DirtyBitmap.readFrom(bits.value(), slot.npages()) : null;
-            atReturn.run();
-            scenario.record("vm", "KVM_SWITCH_DIRTY_LOG(slot=" + slot.id() + ")", "0");
-            if (copy == null) {
+            if (copy[0] == null) {
                 return scenario.readUserBitmap(harvested, slot.npages(), "cold bitmap of slot " + slot.id());
             }
-            scenario.note("read cold bitmap of slot " + slot.id(), copy.describe());
-            return copy;
+            scenario.recorder().note("read cold bitmap of slot " + slot.id(), copy[0].describe());
+            return copy[0];
         }
 
         /** Returns the address user space believes is active now. */

@@ -22,13 +22,12 @@ final class MemslotChecks {
     private MemslotChecks() {
     }
 
-    @Checks("SLOT-01")
     static void invalidArgumentsAreRejectedAndChangeNothing(Scenario s) {
         Scenario.Slot slot = s.createSlot(NPAGES, KvmApi.KVM_MEM_LOG_DIRTY_PAGES);
         s.write(0, slot, 6);
         MemoryRegion r = slot.region();
         UserMemory other = s.mmap(NPAGES * KvmApi.PAGE_SIZE);
-        long freeGpa = s.allocateGpa(2 * NPAGES * KvmApi.PAGE_SIZE);
+        long freeGpa = s.layout().allocateGpa(2 * NPAGES * KvmApi.PAGE_SIZE);
         List<MemoryRegion> invalid = List.of(
                 new MemoryRegion(s.nrMemslots(), 0, freeGpa, KvmApi.PAGE_SIZE, other.address()),
                 new MemoryRegion(NO_ADDRESS_SPACE, 0, freeGpa, KvmApi.PAGE_SIZE, other.address()),
@@ -40,56 +39,53 @@ final class MemslotChecks {
                 new MemoryRegion(slot.id(), r.flags(), r.guestPhysAddr(), r.memorySize() - KvmApi.PAGE_SIZE, r.userspaceAddr()),
                 new MemoryRegion(slot.id(), r.flags(), r.guestPhysAddr(), r.memorySize(), other.address()));
         for (MemoryRegion bad : invalid) {
-            Scenario.expectErrno(s.setUserMemoryRegion(bad), Errno.EINVAL, s.describe(bad));
+            Expect.errno(s.setUserMemoryRegion(bad), Errno.EINVAL, s.describe(bad));
         }
         s.write(0, slot, 7);
-        DirtyBitmap got = s.getDirtyLog(slot);
-        DirtyBitmap expected = DirtyBitmap.of(NPAGES, List.of(6L, 7L));
-        Scenario.expect(got.equals(expected), "GET after the rejected calls (slot must be unchanged)", expected.describe(),
+        UserBitmap got = s.getDirtyLog(slot);
+        UserBitmap expected = UserBitmap.of(NPAGES, List.of(6L, 7L));
+        Expect.that(got.equals(expected), "GET after the rejected calls (slot must be unchanged)", expected.describe(),
                 got.describe());
         IoctlResult<Integer> w = s.runWrites(0, List.of(new GuestWrite(freeGpa, 1)), "gpa 0x" + Long.toHexString(freeGpa)
                 + " (no slot was created there)");
-        Scenario.expectErrno(w, Errno.EFAULT, "guest write where only rejected slots would have been");
+        Expect.errno(w, Errno.EFAULT, "guest write where only rejected slots would have been");
     }
 
-    @Checks("SLOT-02")
     static void overlapIsExistAndChangesNothing(Scenario s) {
         Scenario.Slot slot = s.createSlot(NPAGES, KvmApi.KVM_MEM_LOG_DIRTY_PAGES);
         s.write(0, slot, 2);
         UserMemory other = s.mmap(NPAGES * KvmApi.PAGE_SIZE);
-        int id = s.nextSlotId();
+        int id = s.layout().nextSlotId();
         long[] starts = {slot.gpa(), slot.gpa() + 10 * KvmApi.PAGE_SIZE, slot.gpa() - 10 * KvmApi.PAGE_SIZE};
         for (long gpa : starts) {
             if (gpa < s.caps().guestPhysBase()) {
                 continue;
             }
             MemoryRegion overlapping = new MemoryRegion(id, 0, gpa, 20 * KvmApi.PAGE_SIZE, other.address());
-            Scenario.expectErrno(s.setUserMemoryRegion(overlapping), Errno.EEXIST, s.describe(overlapping));
+            Expect.errno(s.setUserMemoryRegion(overlapping), Errno.EEXIST, s.describe(overlapping));
         }
         s.write(0, slot, 3);
-        DirtyBitmap got = s.getDirtyLog(slot);
-        DirtyBitmap expected = DirtyBitmap.of(NPAGES, List.of(2L, 3L));
-        Scenario.expect(got.equals(expected), "GET after the rejected overlaps", expected.describe(), got.describe());
+        UserBitmap got = s.getDirtyLog(slot);
+        UserBitmap expected = UserBitmap.of(NPAGES, List.of(2L, 3L));
+        Expect.that(got.equals(expected), "GET after the rejected overlaps", expected.describe(), got.describe());
     }
 
-    @Checks("SLOT-03")
     static void identicalCallIsANoOp(Scenario s) {
         Scenario.Slot slot = s.createSlot(NPAGES, KvmApi.KVM_MEM_LOG_DIRTY_PAGES);
         s.write(0, slot, 11, 65);
-        Scenario.expectValue(s.setUserMemoryRegion(slot.region()), 0, "repeating the call that created the slot");
-        DirtyBitmap got = s.getDirtyLog(slot);
-        DirtyBitmap expected = DirtyBitmap.of(NPAGES, List.of(11L, 65L));
-        Scenario.expect(got.equals(expected), "GET after the repeated call", expected.describe(), got.describe());
+        Expect.value(s.setUserMemoryRegion(slot.region()), 0, "repeating the call that created the slot");
+        UserBitmap got = s.getDirtyLog(slot);
+        UserBitmap expected = UserBitmap.of(NPAGES, List.of(11L, 65L));
+        Expect.that(got.equals(expected), "GET after the repeated call", expected.describe(), got.describe());
     }
 
-    @Checks("SLOT-04")
     static void sizeZeroDeletes(Scenario s) {
         Scenario.Slot slot = s.createSlot(NPAGES, KvmApi.KVM_MEM_LOG_DIRTY_PAGES);
         s.write(0, slot, 1);
-        Scenario.expectValue(s.setUserMemoryRegion(slot.region().deletion()), 0, "deleting the slot (size 0)");
+        Expect.value(s.setUserMemoryRegion(slot.region().deletion()), 0, "deleting the slot (size 0)");
         IoctlResult<Integer> w = s.runWrites(0, List.of(new GuestWrite(slot.gpaOf(1), 2)), "page 1 of the deleted slot");
-        Scenario.expectErrno(w, Errno.EFAULT, "guest write to a deleted slot's address");
+        Expect.errno(w, Errno.EFAULT, "guest write to a deleted slot's address");
         UserMemory buffer = s.mmap(KvmApi.dirtyBitmapBytes(NPAGES));
-        Scenario.expectErrno(s.getDirtyLog(slot.id(), buffer.address()), Errno.ENOENT, "KVM_GET_DIRTY_LOG on the deleted slot");
+        Expect.errno(s.getDirtyLog(slot.id(), buffer.address()), Errno.ENOENT, "KVM_GET_DIRTY_LOG on the deleted slot");
     }
 }

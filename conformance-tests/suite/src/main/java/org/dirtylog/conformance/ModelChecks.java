@@ -23,9 +23,8 @@ final class ModelChecks {
     private ModelChecks() {
     }
 
-    @Checks("MODEL-01")
     static void sequencesAgreeWithTheModel(Scenario s) {
-        long base = s.allocateGpa(SpecModel.WINDOWS * SpecModel.WINDOW_PAGES * KvmApi.PAGE_SIZE);
+        long base = s.layout().allocateGpa(SpecModel.WINDOWS * SpecModel.WINDOW_PAGES * KvmApi.PAGE_SIZE);
         s.nrMemslots();
         OpGenerator generator = new OpGenerator(s.has(Capability.USER_DIRTY_LOG), s.has(Capability.MEMSLOT_MOVE),
                 Math.min(s.caps().maxVcpus(), 3), 5, 40);
@@ -57,13 +56,13 @@ final class ModelChecks {
             }
         }
         if (failing.isEmpty()) {
-            s.summarise(tried[0] + " sequences (" + tried[1] + " operations, --seed " + s.options().seed()
+            s.recorder().summarise(tried[0] + " sequences (" + tried[1] + " operations, --seed " + s.options().seed()
                     + ") agreed with the model");
             return;
         }
         List<Op> original = failing.get(0);
         List<Op> minimal = Shrinker.minimise(original, fails, SHRINK_BUDGET);
-        s.note("sequence " + tried[0] + " of --seed " + s.options().seed() + " failed (" + original.size() + " operations); replaying the "
+        s.recorder().note("sequence " + tried[0] + " of --seed " + s.options().seed() + " failed (" + original.size() + " operations); replaying the "
                 + minimal.size() + "-operation minimum found by shrinking", "");
         Optional<SequenceRunner.Mismatch> m = new SequenceRunner(s, generator, base).run(minimal);
         if (m.isEmpty()) {

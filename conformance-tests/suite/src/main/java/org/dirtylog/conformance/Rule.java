@@ -1,6 +1,7 @@
 package org.dirtylog.conformance;
 
 import java.time.Duration;
+import java.util.Objects;
 import java.util.Set;
 import org.dirtylog.spi.Capability;
 
@@ -15,11 +16,23 @@ import org.dirtylog.spi.Capability;
  * @param requires capabilities the backend needs for the rule to apply
  * @param minVcpus vCPUs the rule needs at once
  * @param timeout how long the rule may run before it is an ERROR
+ * @param check what the rule does to a backend: returns normally for PASS, throws
+ *              {@link RuleFailure} for FAIL, {@link NotApplicable} or anything else for the
+ *              runner to classify
  */
 public record Rule(String id, String statement, String source, Level level, Set<Capability> requires,
-                   int minVcpus, Duration timeout) {
+                   int minVcpus, Duration timeout, Check check) {
+
+    /** The code of a rule: it drives one backend VM through a {@link Scenario}. */
+    @FunctionalInterface
+    public interface Check {
+
+        /** Runs the rule's calls against the scenario's VM; returns normally when the rule holds. */
+        void run(Scenario s) throws Exception;
+    }
 
     public Rule {
         requires = Set.copyOf(requires);
+        Objects.requireNonNull(check, "check of rule " + id);
     }
 }

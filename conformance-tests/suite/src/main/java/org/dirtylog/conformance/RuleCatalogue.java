@@ -18,12 +18,6 @@ import org.dirtylog.spi.Capability;
  */
 public final class RuleCatalogue {
 
-    /** The classes holding the {@link Checks} methods, one class per rule family. */
-    public static final List<Class<?>> CHECK_CLASSES = List.of(
-            CapabilityChecks.class, UserDirtyLogAddrChecks.class, SwitchDirtyLogChecks.class,
-            GetDirtyLogChecks.class, MemslotChecks.class, LogLifecycleChecks.class,
-            ConcurrencyChecks.class, ModelChecks.class);
-
     private static final Duration QUICK = Duration.ofSeconds(10);
     private static final Duration LONG = Duration.ofSeconds(40);
 
@@ -34,96 +28,132 @@ public final class RuleCatalogue {
     private static final Capability MOVE = Capability.MEMSLOT_MOVE;
 
     private static final List<Rule> RULES = List.of(
-            must("CAP-01", "KVM_CHECK_EXTENSION(KVM_CAP_USER_DIRTY_LOG) returns the generation the backend "
+            must("CAP-01", CapabilityChecks::userDirtyLogGenerationMatchesTheIoctls,
+                    "KVM_CHECK_EXTENSION(KVM_CAP_USER_DIRTY_LOG) returns the generation the backend "
                     + "declares (0 without the RFC ioctls); without them both RFC ioctls return -ENOTTY",
                     "RFC 4.39; semantics §1"),
-            must("CAP-02", "KVM_CHECK_EXTENSION(KVM_CAP_NR_MEMSLOTS) returns a positive slot count and the "
+            must("CAP-02", CapabilityChecks::memslotCountIsPositiveAndItsLastIdWorks,
+                    "KVM_CHECK_EXTENSION(KVM_CAP_NR_MEMSLOTS) returns a positive slot count and the "
                     + "highest slot id below it can be created", "api.rst 4.35; semantics §3 S1"),
 
-            must("USER-ADDR-01", "On a logged slot KVM_GET_USER_DIRTY_LOG_ADDR returns 0 and two distinct "
+            must("USER-ADDR-01", UserDirtyLogAddrChecks::logSlotHasTwoDistinctCleanBitmaps,
+                    "On a logged slot KVM_GET_USER_DIRTY_LOG_ADDR returns 0 and two distinct "
                     + "readable bitmaps of ALIGN(npages, 64) / 8 bytes, both all zero on a fresh slot",
                     "RFC 4.39; semantics §1, §3 S3", USER),
-            must("USER-ADDR-02", "KVM_GET_USER_DIRTY_LOG_ADDR with a slot id at or past KVM_CAP_NR_MEMSLOTS, "
+            must("USER-ADDR-02", UserDirtyLogAddrChecks::slotOutOfRangeIsInvalid,
+                    "KVM_GET_USER_DIRTY_LOG_ADDR with a slot id at or past KVM_CAP_NR_MEMSLOTS, "
                     + "or in an address space that does not exist, returns -EINVAL", "RFC 4.39; semantics §1", USER),
-            must("USER-ADDR-03", "KVM_GET_USER_DIRTY_LOG_ADDR on a slot that does not exist or has logging off "
+            must("USER-ADDR-03", UserDirtyLogAddrChecks::slotWithoutLogIsNoEntry,
+                    "KVM_GET_USER_DIRTY_LOG_ADDR on a slot that does not exist or has logging off "
                     + "returns -ENOENT", "RFC 4.39; semantics §1", USER),
-            must("USER-ADDR-04", "KVM_GET_USER_DIRTY_LOG_ADDR with an unmapped argument pointer returns -EFAULT "
+            must("USER-ADDR-04", UserDirtyLogAddrChecks::unmappedArgumentIsFault,
+                    "KVM_GET_USER_DIRTY_LOG_ADDR with an unmapped argument pointer returns -EFAULT "
                     + "and the next valid call succeeds", "RFC 4.39; semantics §1", USER),
-            must("USER-ADDR-05", "The two bitmap addresses stay the same across switches (only their roles "
+            must("USER-ADDR-05", UserDirtyLogAddrChecks::addressesSurviveSwitches,
+                    "The two bitmap addresses stay the same across switches (only their roles "
                     + "change), so user space can remember them as RFC 4.40 asks", "RFC 4.39, 4.40", USER, WRITES),
 
-            must("SWITCH-01", "KVM_SWITCH_DIRTY_LOG on a clean slot returns 1 and switches nothing",
+            must("SWITCH-01", SwitchDirtyLogChecks::cleanSlotReturnsOneAndSwitchesNothing,
+                    "KVM_SWITCH_DIRTY_LOG on a clean slot returns 1 and switches nothing",
                     "RFC 4.40; TLA+ SwitchReturnsOneIffClean", USER),
-            must("SWITCH-02", "After guest writes KVM_SWITCH_DIRTY_LOG returns 0 and the previously active "
+            must("SWITCH-02", SwitchDirtyLogChecks::switchAfterWritesReturnsZeroAndColdHoldsThem,
+                    "After guest writes KVM_SWITCH_DIRTY_LOG returns 0 and the previously active "
                     + "bitmap, now cold, holds exactly the written pages", "RFC 4.40; TLA+ NoLostWrite", USER, WRITES),
-            must("SWITCH-03", "The bitmap a switch makes active was cleared first: pages of an older harvest "
+            must("SWITCH-03", SwitchDirtyLogChecks::activatedBitmapWasCleared,
+                    "The bitmap a switch makes active was cleared first: pages of an older harvest "
                     + "are not reported again unless written again", "RFC 4.40; TLA+ Precision", USER, WRITES),
-            must("SWITCH-04", "Writes after a switch are logged in the new active bitmap and reported by the "
+            must("SWITCH-04", SwitchDirtyLogChecks::writesAfterSwitchAreLoggedAgain,
+                    "Writes after a switch are logged in the new active bitmap and reported by the "
                     + "next switch, also for pages written before it", "RFC 4.40; TLA+ DirtyOrWriteProtected",
                     USER, WRITES),
-            must("SWITCH-05", "KVM_SWITCH_DIRTY_LOG with a slot id at or past KVM_CAP_NR_MEMSLOTS, or in an "
+            must("SWITCH-05", SwitchDirtyLogChecks::slotOutOfRangeIsInvalid,
+                    "KVM_SWITCH_DIRTY_LOG with a slot id at or past KVM_CAP_NR_MEMSLOTS, or in an "
                     + "address space that does not exist, returns -EINVAL", "RFC 4.40; semantics §1", USER),
-            must("SWITCH-06", "KVM_SWITCH_DIRTY_LOG on a slot that does not exist or has logging off returns "
+            must("SWITCH-06", SwitchDirtyLogChecks::slotWithoutLogIsNoEntry,
+                    "KVM_SWITCH_DIRTY_LOG on a slot that does not exist or has logging off returns "
                     + "-ENOENT", "RFC 4.40; semantics §1", USER),
-            must("SWITCH-07", "The RFC bitmaps have no bit set at or past npages (slot of 2^k + 3 pages, "
+            must("SWITCH-07", SwitchDirtyLogChecks::noBitsPastNpages,
+                    "The RFC bitmaps have no bit set at or past npages (slot of 2^k + 3 pages, "
                     + "every page written)", "RFC 4.40 (log format of 4.7); semantics §1", USER, WRITES),
 
-            must("GET-01", "KVM_GET_DIRTY_LOG returns 0 and reports exactly the pages written since the slot "
+            must("GET-01", GetDirtyLogChecks::reportsExactlyTheWrittenPages,
+                    "KVM_GET_DIRTY_LOG returns 0 and reports exactly the pages written since the slot "
                     + "was created", "api.rst 4.8; semantics §2 G1; TLA+ NoLostWrite", GET, WRITES),
-            must("GET-02", "KVM_GET_DIRTY_LOG clears what it returns and re-arms tracking: write P, GET has P, "
+            must("GET-02", GetDirtyLogChecks::clearsWhatItReturnsAndReArms,
+                    "KVM_GET_DIRTY_LOG clears what it returns and re-arms tracking: write P, GET has P, "
                     + "GET has not, write P, GET has P", "api.rst 4.8; semantics §2 G2; TLA+ DirtyOrWriteProtected",
                     GET, WRITES),
-            must("GET-03", "KVM_GET_DIRTY_LOG writes all ALIGN(npages, 64) / 8 bytes of the buffer, zero words "
+            must("GET-03", GetDirtyLogChecks::writesTheWholeBuffer,
+                    "KVM_GET_DIRTY_LOG writes all ALIGN(npages, 64) / 8 bytes of the buffer, zero words "
                     + "included: a clean slot gives 0 and an all-zero buffer", "api.rst 4.8; semantics §2 G1, §6",
                     GET, WRITES),
-            must("GET-04", "KVM_GET_DIRTY_LOG sets no bit at or past npages and writes no byte past the "
+            must("GET-04", GetDirtyLogChecks::noBitsOrBytesPastTheBitmap,
+                    "KVM_GET_DIRTY_LOG sets no bit at or past npages and writes no byte past the "
                     + "bitmap's size (slot of 2^k + 3 pages)", "api.rst 4.8; semantics §1, §6", GET, WRITES),
-            must("GET-05", "KVM_GET_DIRTY_LOG checks its errors in order: -EINVAL (slot id out of range), "
+            must("GET-05", GetDirtyLogChecks::errorsInKernelOrder,
+                    "KVM_GET_DIRTY_LOG checks its errors in order: -EINVAL (slot id out of range), "
                     + "-ENOENT (no slot or logging off), -EFAULT (buffer not writable)",
                     "api.rst 4.8; semantics §2 G4", GET),
-            must("GET-06", "After KVM_GET_DIRTY_LOG returned -EFAULT the VM stays usable: the next call "
+            must("GET-06", GetDirtyLogChecks::faultLeavesTheVmUsable,
+                    "After KVM_GET_DIRTY_LOG returned -EFAULT the VM stays usable: the next call "
                     + "succeeds and reports later writes", "api.rst 4.8; semantics §2 G4", GET, WRITES),
-            must("GET-07", "A slot id whose address-space bits (16-31) name no address space gives -EINVAL",
+            must("GET-07", GetDirtyLogChecks::unknownAddressSpaceIsInvalid,
+                    "A slot id whose address-space bits (16-31) name no address space gives -EINVAL",
                     "api.rst 4.8; semantics §2 G5", GET),
 
-            must("SLOT-01", "KVM_SET_USER_MEMORY_REGION returns -EINVAL for a slot id out of range, an unknown "
+            must("SLOT-01", MemslotChecks::invalidArgumentsAreRejectedAndChangeNothing,
+                    "KVM_SET_USER_MEMORY_REGION returns -EINVAL for a slot id out of range, an unknown "
                     + "flag, an unaligned size, guest or user address, and a size or user address change; the "
                     + "failed call changes nothing", "api.rst 4.35; semantics §3 S1, S2", GET, WRITES),
-            must("SLOT-02", "A slot overlapping another slot's guest range gives -EEXIST and changes nothing",
+            must("SLOT-02", MemslotChecks::overlapIsExistAndChangesNothing,
+                    "A slot overlapping another slot's guest range gives -EEXIST and changes nothing",
                     "api.rst 4.35; semantics §3 S1", GET, WRITES),
-            must("SLOT-03", "Repeating the call that created a slot returns 0 and changes nothing: pending "
+            must("SLOT-03", MemslotChecks::identicalCallIsANoOp,
+                    "Repeating the call that created a slot returns 0 and changes nothing: pending "
                     + "dirty pages stay", "api.rst 4.35; semantics §3 S2", GET, WRITES),
-            must("SLOT-04", "Size 0 deletes a slot: its guest addresses fault (-EFAULT from the vCPU) and "
+            must("SLOT-04", MemslotChecks::sizeZeroDeletes,
+                    "Size 0 deletes a slot: its guest addresses fault (-EFAULT from the vCPU) and "
                     + "KVM_GET_DIRTY_LOG returns -ENOENT", "api.rst 4.35; semantics §3 S1", GET, WRITES),
 
-            must("SLOT-LOG-01", "Creating a slot with KVM_MEM_LOG_DIRTY_PAGES, or turning the flag on, gives "
+            must("SLOT-LOG-01", LogLifecycleChecks::loggingStartsWithACleanBitmap,
+                    "Creating a slot with KVM_MEM_LOG_DIRTY_PAGES, or turning the flag on, gives "
                     + "an all-zero bitmap even when the pages were written before", "api.rst 4.35; semantics §3 S3",
                     GET, WRITES),
-            must("SLOT-LOG-02", "Turning logging off makes the dirty-log ioctls return -ENOENT; turning it on "
+            must("SLOT-LOG-02", LogLifecycleChecks::offAndOnLeavesNoStaleBits,
+                    "Turning logging off makes the dirty-log ioctls return -ENOENT; turning it on "
                     + "again leaves no stale bits", "api.rst 4.35; semantics §3 S4, §6", GET, WRITES),
-            must("SLOT-LOG-03", "Writes right after logging is turned on are reported, also to pages the guest "
+            must("SLOT-LOG-03", LogLifecycleChecks::writesRightAfterEnablingAreReported,
+                    "Writes right after logging is turned on are reported, also to pages the guest "
                     + "wrote just before", "semantics §6 b64d740e; TLA+ DirtyOrWriteProtected", GET, WRITES),
-            must("SLOT-LOG-04", "Moving a logged slot keeps its pending dirty pages, and writes at the new "
+            must("SLOT-LOG-04", LogLifecycleChecks::moveKeepsPendingBits,
+                    "Moving a logged slot keeps its pending dirty pages, and writes at the new "
                     + "address are logged at the same page index", "api.rst 4.35; semantics §3 S5",
                     GET, WRITES, MOVE),
-            must("SLOT-LOG-05", "Deleting a logged slot loses its dirty pages: re-creating the slot id starts "
+            must("SLOT-LOG-05", LogLifecycleChecks::deleteLosesBits,
+                    "Deleting a logged slot loses its dirty pages: re-creating the slot id starts "
                     + "with an all-zero bitmap", "api.rst 4.35; semantics §3 S5", GET, WRITES),
-            must("SLOT-LOG-06", "After logging off and on, both RFC bitmaps are all zero and the first switch "
+            must("SLOT-LOG-06", LogLifecycleChecks::offAndOnGivesFreshRfcBitmaps,
+                    "After logging off and on, both RFC bitmaps are all zero and the first switch "
                     + "reports only the writes made since", "RFC 4.39; semantics §3 S4, §6", USER, WRITES),
 
-            race("RACE-01", Level.MUST, "No lost write with KVM_SWITCH_DIRTY_LOG: under the selftest oracle "
+            race("RACE-01", ConcurrencyChecks::noLostWriteWithSwitchDirtyLog,
+                    Level.MUST, "No lost write with KVM_SWITCH_DIRTY_LOG: under the selftest oracle "
                     + "(2^11 + 3 pages, >= 2 vCPUs writing random pages, harvests while they run, stop, harvest "
                     + "again, rounds of increasing iterations) every completed write is reported",
                     "semantics §4; RFC 4.40; TLA+ NoLostWrite", USER, RANDOM),
-            race("RACE-02", Level.MUST, "No lost write with KVM_GET_DIRTY_LOG under the same selftest oracle",
+            race("RACE-02", ConcurrencyChecks::noLostWriteWithGetDirtyLog,
+                    Level.MUST, "No lost write with KVM_GET_DIRTY_LOG under the same selftest oracle",
                     "semantics §4; api.rst 4.8; TLA+ NoLostWrite", GET, RANDOM),
-            race("RACE-03", Level.MUST, "Concurrent guest writes to pages sharing one 64-bit bitmap word "
+            race("RACE-03", ConcurrencyChecks::concurrentWritesToOneWordAreAllReported,
+                    Level.MUST, "Concurrent guest writes to pages sharing one 64-bit bitmap word "
                     + "are all reported (the bit set is atomic)", "semantics §6 50e92b3c; TLA+ NoLostWrite",
                     GET, WRITES),
-            race("PREC-01", Level.SHOULD, "Under concurrent writes a harvest reports only pages written since "
+            race("PREC-01", ConcurrencyChecks::harvestsReportOnlyRecentWrites,
+                    Level.SHOULD, "Under concurrent writes a harvest reports only pages written since "
                     + "the harvest before it began (a write racing with that harvest may be reported twice)",
                     "semantics §4 precision; TLA+ Precision", GET, RANDOM),
-            race("MODEL-01", Level.MUST, "Random sequences of memslot changes, guest writes on several vCPUs, "
+            race("MODEL-01", ModelChecks::sequencesAgreeWithTheModel,
+                    Level.MUST, "Random sequences of memslot changes, guest writes on several vCPUs, "
                     + "harvests of both kinds, logging on/off and invalid arguments give the results of the "
                     + "suite's abstract model of the specification", "semantics §1-§3; RFC 4.39, 4.40; "
                     + "api.rst 4.8, 4.35", GET, WRITES));
@@ -143,12 +173,13 @@ public final class RuleCatalogue {
         return Optional.ofNullable(BY_ID.get(id));
     }
 
-    private static Rule must(String id, String statement, String source, Capability... requires) {
-        return new Rule(id, statement, source, Level.MUST, caps(requires), 1, QUICK);
+    private static Rule must(String id, Rule.Check check, String statement, String source, Capability... requires) {
+        return new Rule(id, statement, source, Level.MUST, caps(requires), 1, QUICK, check);
     }
 
-    private static Rule race(String id, Level level, String statement, String source, Capability... requires) {
-        return new Rule(id, statement, source, level, caps(requires), 2, LONG);
+    private static Rule race(String id, Rule.Check check, Level level, String statement, String source,
+                             Capability... requires) {
+        return new Rule(id, statement, source, level, caps(requires), 2, LONG, check);
     }
 
     private static EnumSet<Capability> caps(Capability... requires) {

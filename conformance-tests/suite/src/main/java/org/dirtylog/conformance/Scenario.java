@@ -10,12 +10,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 import org.dirtylog.spi.BackendVcpu;
 import org.dirtylog.spi.BackendVm;
 import org.dirtylog.spi.Capabilities;
 import org.dirtylog.spi.Capability;
 import org.dirtylog.spi.DirtyLogBackend;
-import org.dirtylog.spi.Errno;
 import org.dirtylog.spi.GuestWrite;
 import org.dirtylog.spi.IoctlResult;
 import org.dirtylog.spi.KvmApi;
@@ -26,14 +27,13 @@ import org.dirtylog.spi.UserDirtyLog;
 import org.dirtylog.spi.UserMemory;
 
 /**
- * One rule's run against a fresh VM: every backend call a check makes goes through here, so
- * that the calls and their results are recorded as the rule's scenario (shown for a FAIL), and
- * so that the VM, its vCPUs and running writers are released whatever happens.
+ * One rule's run against a fresh VM, as the check sees it: the facade through which every
+ * backend call goes, so that each call and its result lands in the rule's {@link Recorder}
+ * (shown for a FAIL), places come from its {@link GuestLayout}, and the VM, its vCPUs and
+ * running writers are released whatever happens. Assertions are {@link Expect}'s; the text of
+ * calls is {@link CallText}'s.
  */
 public final class Scenario implements AutoCloseable {
-
-    /** Steps kept for the report; longer scenarios keep their first steps and a count. */
-    static final int MAX_STEPS = 400;
 
     private static final ValueLayout.OfLong LE_LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
@@ -75,20 +75,16 @@ public final class Scenario implements AutoCloseable {
     private final long seed;
     private final RunOptions options;
     private final SplittableRandom random;
-    private final List<Step> steps = Collections.synchronizedList(new ArrayList<>());
+    private final Recorder recorder;
+    private final GuestLayout layout;
     private final Map<Integer, BackendVcpu> vcpus = new LinkedHashMap<>();
     private final List<RandomWriter> running = Collections.synchronizedList(new ArrayList<>());
-    private final Map<Long, String> memoryNames = new HashMap<>();
-    private volatile int droppedSteps;
-    private volatile String summary = "";
-    private long nextGpa;
-    private int nextSlotId;
-    private long nextValue = 1;
+    private final Map<Long, String> memoryNames = new ConcurrentHashMap<>();
     private int nrMemslots = -1;
     private final Map<Integer, UserMemory> getBuffers = new HashMap<>();
     private UserMemory argPage;
     private final List<Scenario> forks = Collections.synchronizedList(new ArrayList<>());
-    private Scenario parent;
+    private final Scenario parent;
 
     Scenario(DirtyLogBackend backend, BackendVm vm, long seed, RunOptions options) {
         this.backend = backend;
@@ -97,7 +93,22 @@ public final class Scenario implements AutoCloseable {
         this.seed = seed;
         this.options = options;
         this.random = new SplittableRandom(seed);
-        this.nextGpa = caps.guestPhysBase();
+        this.recorder = new Recorder();
+        this.layout = new GuestLayout(caps);
+        this.parent = null;
+    }
+
+    private Scenario(Scenario parent, BackendVm vm) {
+        this.backend = parent.backend;
+        this.vm = vm;
+        this.caps = parent.caps;
+        this.seed = parent.seed;
+        this.options = parent.options;
+        this.random = new SplittableRandom(parent.seed);
+        // A fork keeps its own steps: the parent shows only what it replays itself.
+        this.recorder = new Recorder();
+        this.layout = new GuestLayout(caps);
+        this.parent = parent;
     }
 
     /** Returns the backend's capabilities. */
@@ -108,11 +119,6 @@ public final class Scenario implements AutoCloseable {
     /** Returns true when the backend has {@code capability}. */
     public boolean has(Capability capability) {
         return caps.has(capability);
-    }
-
-    /** Returns the VM under test, for calls the scenario does not wrap. */
-    public BackendVm vm() {
-        return vm;
     }
 
     /** Returns the backend under test. */
@@ -135,42 +141,22 @@ public final class Scenario implements AutoCloseable {
         return random;
     }
 
-    /** Returns the steps recorded so far, with a last line counting those not kept. */
-    public List<Step> steps() {
-        List<Step> out;
-        synchronized (steps) {
-            out = new ArrayList<>(steps);
-        }
-        if (droppedSteps > 0) {
-            out.add(new Step("suite", "(" + droppedSteps + " further steps not kept)", ""));
-        }
-        return out;
+    /** Returns the rule's recorder of steps and its summary line. */
+    public Recorder recorder() {
+        return recorder;
     }
 
-    /** Records a step. */
-    public void record(String actor, String call, String result) {
-        synchronized (steps) {
-            if (steps.size() < MAX_STEPS) {
-                steps.add(new Step(actor, call, result));
-                return;
-            }
-        }
-        droppedSteps++;
+    /** Returns where the scenario places slots and which values its writes store. */
+    public GuestLayout layout() {
+        return layout;
     }
 
-    /** Sets the one line a PASS verdict shows, e.g. how many writes a randomized rule checked. */
-    public void summarise(String line) {
-        summary = line;
+    private void record(String actor, String call, String result) {
+        recorder.record(actor, call, result);
     }
 
-    /** Returns the line set by {@link #summarise(String)}, empty if none. */
-    public String summary() {
-        return summary;
-    }
-
-    /** Records a note of the suite (a read of guest memory, a pause, a check). */
-    public void note(String what, String result) {
-        record("suite", what, result);
+    private void note(String what, String result) {
+        recorder.note(what, result);
     }
 
     /**
@@ -182,8 +168,7 @@ public final class Scenario implements AutoCloseable {
         if (!r.isOk()) {
             throw new BackendError("KVM_CREATE_VM failed with " + r.errnoOrNull());
         }
-        Scenario fork = new Scenario(backend, r.value(), seed, options);
-        fork.parent = this;
+        Scenario fork = new Scenario(this, r.value());
         forks.add(fork);
         return fork;
     }
@@ -206,7 +191,7 @@ public final class Scenario implements AutoCloseable {
     /** Returns {@code KVM_CHECK_EXTENSION(capability)} and records it. */
     public IoctlResult<Integer> checkExtension(long capability, String name) {
         IoctlResult<Integer> r = vm.checkExtension(capability);
-        record("vm", "KVM_CHECK_EXTENSION(" + name + ")", show(r));
+        record("vm", "KVM_CHECK_EXTENSION(" + name + ")", CallText.show(r));
         return r;
     }
 
@@ -215,7 +200,7 @@ public final class Scenario implements AutoCloseable {
         long length = (bytes + KvmApi.PAGE_SIZE - 1) & -KvmApi.PAGE_SIZE;
         IoctlResult<UserMemory> r = vm.mmap(length);
         if (!r.isOk()) {
-            record("vm", "mmap(" + length + " bytes)", show(r));
+            record("vm", "mmap(" + length + " bytes)", CallText.show(r));
             throw new BackendError("mmap of " + length + " bytes failed with " + r.errnoOrNull());
         }
         String name = "mem" + (memoryNames.size() + 1);
@@ -224,55 +209,30 @@ public final class Scenario implements AutoCloseable {
         return r.value();
     }
 
-    /** Returns a guest physical range of {@code bytes} bytes no other slot of the scenario uses. */
-    public long allocateGpa(long bytes) {
-        long start = nextGpa;
-        long end = start + bytes;
-        if (end > caps.guestPhysLimit() || end < start) {
-            throw new NotApplicable("the backend's guest physical range [0x" + Long.toHexString(caps.guestPhysBase())
-                    + ", 0x" + Long.toHexString(caps.guestPhysLimit()) + ") is too small for this rule");
-        }
-        // A one-page hole between slots keeps an off-by-one write from landing in a neighbour.
-        nextGpa = end + KvmApi.PAGE_SIZE;
-        return start;
-    }
-
-    /** Returns the next unused slot id of the scenario. */
-    public int nextSlotId() {
-        return nextSlotId++;
-    }
-
     /** Creates a slot of {@code npages} pages with {@code flags} and returns it; anything but 0 fails the rule. */
     public Slot createSlot(long npages, int flags) {
         UserMemory memory = mmap(npages * KvmApi.PAGE_SIZE);
-        Slot slot = new Slot(nextSlotId(), allocateGpa(npages * KvmApi.PAGE_SIZE), npages, flags, memory);
-        expectValue(setUserMemoryRegion(slot.region()), 0, "creating slot " + slot.id());
+        Slot slot = new Slot(layout.nextSlotId(), layout.allocateGpa(npages * KvmApi.PAGE_SIZE), npages, flags, memory);
+        Expect.value(setUserMemoryRegion(slot.region()), 0, "creating slot " + slot.id());
         return slot;
     }
 
     /** {@code KVM_SET_USER_MEMORY_REGION}, recorded. */
     public IoctlResult<Integer> setUserMemoryRegion(MemoryRegion region) {
         IoctlResult<Integer> r = vm.setUserMemoryRegion(region);
-        record("vm", describe(region), show(r));
+        record("vm", describe(region), CallText.show(r));
         return r;
     }
 
     /** Returns a readable form of a memory region argument. */
     public String describe(MemoryRegion region) {
-        String flags = region.flags() == 0 ? "0"
-                : region.flags() == KvmApi.KVM_MEM_LOG_DIRTY_PAGES ? "LOG_DIRTY_PAGES"
-                : "0x" + Integer.toHexString(region.flags());
-        String mem = memoryNames.get(region.userspaceAddr());
-        return "KVM_SET_USER_MEMORY_REGION(slot=" + slotName(region.slot()) + ", flags=" + flags
-                + ", gpa=0x" + Long.toHexString(region.guestPhysAddr())
-                + ", size=" + (region.memorySize() % KvmApi.PAGE_SIZE == 0
-                        ? region.npages() + " pages" : region.memorySize() + " bytes")
-                + ", uaddr=" + (mem != null ? mem : "0x" + Long.toHexString(region.userspaceAddr())) + ")";
+        return CallText.setUserMemoryRegion(region, memoryName(region.userspaceAddr()));
     }
 
-    private static String slotName(int slot) {
-        return (slot >>> KvmApi.ADDRESS_SPACE_SHIFT) == 0 ? String.valueOf(slot)
-                : "as" + (slot >>> KvmApi.ADDRESS_SPACE_SHIFT) + ":" + (slot & 0xffff);
+    /** Returns the scenario's name of user memory at {@code address} ({@code mem2}), or the address. */
+    private String memoryName(long address) {
+        String name = memoryNames.get(address);
+        return name != null ? name : CallText.hex(address);
     }
 
     /** {@code KVM_GET_DIRTY_LOG} into {@code dirtyBitmap}, recorded. */
@@ -283,13 +243,12 @@ public final class Scenario implements AutoCloseable {
     }
 
     private void recordGetDirtyLog(int slot, long dirtyBitmap, IoctlResult<Integer> r) {
-        String mem = memoryNames.get(dirtyBitmap);
-        record("vm", "KVM_GET_DIRTY_LOG(slot=" + slotName(slot) + ", dirty_bitmap="
-                + (mem != null ? mem : "0x" + Long.toHexString(dirtyBitmap)) + ")", show(r));
+        record("vm", "KVM_GET_DIRTY_LOG(slot=" + CallText.slot(slot) + ", dirty_bitmap=" + memoryName(dirtyBitmap) + ")",
+                CallText.show(r));
     }
 
     /** Returns the bitmap {@code KVM_GET_DIRTY_LOG} copied for {@code slot}; anything but 0 fails the rule. */
-    public DirtyBitmap getDirtyLog(Slot slot) {
+    public UserBitmap getDirtyLog(Slot slot) {
         return getDirtyLog(slot, () -> { });
     }
 
@@ -298,29 +257,39 @@ public final class Scenario implements AutoCloseable {
      * {@code atReturn} the moment the ioctl returned (before anything is recorded), for checks
      * that must observe guest memory as close to a harvest's end as they can.
      */
-    public DirtyBitmap getDirtyLog(Slot slot, Runnable atReturn) {
+    public UserBitmap getDirtyLog(Slot slot, Runnable atReturn) {
         UserMemory buffer = getBuffers.computeIfAbsent(slot.id(), id -> mmap(KvmApi.dirtyBitmapBytes(slot.npages())));
         buffer.segment().fill((byte) 0);
         IoctlResult<Integer> r = vm.getDirtyLog(slot.id(), buffer.address());
         atReturn.run();
         recordGetDirtyLog(slot.id(), buffer.address(), r);
-        expectValue(r, 0, "KVM_GET_DIRTY_LOG(slot=" + slot.id() + ")");
-        DirtyBitmap bitmap = DirtyBitmap.readFrom(buffer.segment(), slot.npages());
+        Expect.value(r, 0, "KVM_GET_DIRTY_LOG(slot=" + slot.id() + ")");
+        UserBitmap bitmap = UserBitmap.readFrom(buffer.segment(), slot.npages());
         note("read dirty_bitmap of slot " + slot.id(), bitmap.describe());
         return bitmap;
     }
 
     /** {@code KVM_SWITCH_DIRTY_LOG}, recorded. */
     public IoctlResult<Integer> switchDirtyLog(int slot) {
+        return switchDirtyLog(slot, r -> { });
+    }
+
+    /**
+     * {@code KVM_SWITCH_DIRTY_LOG}, recorded, running {@code atReturn} with its result the moment
+     * the ioctl returned (before anything is recorded), for checks that must observe memory as
+     * close to a harvest's end as they can.
+     */
+    public IoctlResult<Integer> switchDirtyLog(int slot, Consumer<IoctlResult<Integer>> atReturn) {
         IoctlResult<Integer> r = vm.switchDirtyLog(slot);
-        record("vm", "KVM_SWITCH_DIRTY_LOG(slot=" + slotName(slot) + ")", show(r));
+        atReturn.accept(r);
+        record("vm", "KVM_SWITCH_DIRTY_LOG(slot=" + CallText.slot(slot) + ")", CallText.show(r));
         return r;
     }
 
     /** {@code KVM_GET_USER_DIRTY_LOG_ADDR} with the argument at user address {@code argp}, recorded. */
     public IoctlResult<Integer> getUserDirtyLogAddr(long argp, String argName) {
         IoctlResult<Integer> r = vm.getUserDirtyLogAddr(argp);
-        record("vm", "KVM_GET_USER_DIRTY_LOG_ADDR(" + argName + ")", show(r));
+        record("vm", "KVM_GET_USER_DIRTY_LOG_ADDR(" + argName + ")", CallText.show(r));
         return r;
     }
 
@@ -334,7 +303,7 @@ public final class Scenario implements AutoCloseable {
         }
         MemorySegment arg = argPage.segment();
         new UserDirtyLog(slot, 0, 0, 0).writeTo(arg);
-        IoctlResult<Integer> r = getUserDirtyLogAddr(argPage.address(), "{slot=" + slotName(slot) + "}");
+        IoctlResult<Integer> r = getUserDirtyLogAddr(argPage.address(), "{slot=" + CallText.slot(slot) + "}");
         if (!r.isOk()) {
             return IoctlResult.err(r.errnoOrNull());
         }
@@ -347,21 +316,39 @@ public final class Scenario implements AutoCloseable {
     /** Returns the two bitmap addresses of a logged slot; anything but 0 fails the rule. */
     public UserDirtyLog userDirtyLogAddrOf(Slot slot) {
         IoctlResult<UserDirtyLog> r = userDirtyLogAddr(slot.id());
-        expect(r.isOk(), "KVM_GET_USER_DIRTY_LOG_ADDR(slot=" + slot.id() + ") of a logged slot", "0", show(r));
+        Expect.that(r.isOk(), "KVM_GET_USER_DIRTY_LOG_ADDR(slot=" + slot.id() + ") of a logged slot", "0", CallText.show(r));
         return r.value();
     }
 
-    /** Returns a copy of the bitmap for {@code npages} pages at user address {@code address}. */
-    public DirtyBitmap readUserBitmap(long address, long npages, String name) {
-        IoctlResult<MemorySegment> r = vm.accessUser(address, KvmApi.dirtyBitmapBytes(npages));
+    /** Returns a copy of the bitmap for {@code npages} pages at user address {@code address}; unreadable fails the rule. */
+    public UserBitmap readUserBitmap(long address, long npages, String name) {
+        IoctlResult<UserBitmap> r = tryReadUserBitmap(address, npages, name);
         if (!r.isOk()) {
-            record("suite", "read " + name + " at 0x" + Long.toHexString(address), show(r));
-            throw new RuleFailure("reading " + name + " at 0x" + Long.toHexString(address),
+            throw new RuleFailure("reading " + name + " at " + CallText.hex(address),
                     "readable user memory of " + KvmApi.dirtyBitmapBytes(npages) + " bytes", r.errnoOrNull().toString());
         }
-        DirtyBitmap bitmap = DirtyBitmap.readFrom(r.value(), npages);
+        return r.value();
+    }
+
+    /** Returns a copy of the bitmap for {@code npages} pages at user address {@code address}, or the errno of the access; recorded. */
+    public IoctlResult<UserBitmap> tryReadUserBitmap(long address, long npages, String name) {
+        IoctlResult<MemorySegment> r = vm.accessUser(address, KvmApi.dirtyBitmapBytes(npages));
+        if (!r.isOk()) {
+            record("suite", "read " + name + " at " + CallText.hex(address), CallText.show(r));
+            return IoctlResult.err(r.errnoOrNull());
+        }
+        UserBitmap bitmap = UserBitmap.readFrom(r.value(), npages);
         note("read " + name, bitmap.describe());
-        return bitmap;
+        return IoctlResult.ok(bitmap);
+    }
+
+    /**
+     * Returns a copy of the bitmap at {@code address}, or null when it is not readable, WITHOUT
+     * recording it: for a harvest that must copy the cold bitmap before anything else happens.
+     */
+    public UserBitmap copyUserBitmap(long address, long npages) {
+        IoctlResult<MemorySegment> r = vm.accessUser(address, KvmApi.dirtyBitmapBytes(npages));
+        return r.isOk() ? UserBitmap.readFrom(r.value(), npages) : null;
     }
 
     // ---- vCPUs -----------------------------------------------------------------------------
@@ -371,7 +358,7 @@ public final class Scenario implements AutoCloseable {
         BackendVcpu vcpu = vcpus.get(id);
         if (vcpu == null) {
             IoctlResult<BackendVcpu> r = vm.createVcpu(id);
-            record("vm", "KVM_CREATE_VCPU(" + id + ")", r.isOk() ? "0" : show(r));
+            record("vm", "KVM_CREATE_VCPU(" + id + ")", r.isOk() ? "0" : CallText.show(r));
             if (!r.isOk()) {
                 throw new BackendError("KVM_CREATE_VCPU(" + id + ") failed with " + r.errnoOrNull());
             }
@@ -381,30 +368,25 @@ public final class Scenario implements AutoCloseable {
         return vcpu;
     }
 
-    /** Returns a fresh value for a guest write, so that every write changes the page. */
-    public synchronized long nextValue() {
-        return nextValue++;
-    }
-
     /** Runs guest writes to {@code pages} of {@code slot} on vCPU {@code vcpu}; a failing vCPU is an ERROR. */
     public void write(int vcpu, Slot slot, long... pages) {
         List<GuestWrite> writes = new ArrayList<>();
         List<Long> list = new ArrayList<>();
         for (long p : pages) {
-            writes.add(new GuestWrite(slot.gpaOf(p), nextValue()));
+            writes.add(new GuestWrite(slot.gpaOf(p), layout.nextValue()));
             list.add(p);
         }
-        IoctlResult<Integer> r = runWrites(vcpu, writes, "pages " + DirtyBitmap.abbreviate(list) + " of slot " + slot.id());
+        IoctlResult<Integer> r = runWrites(vcpu, writes, "pages " + UserBitmap.abbreviate(list) + " of slot " + slot.id());
         if (!r.isOk() || r.value() != writes.size()) {
             throw new BackendError("vcpu" + vcpu + " failed to run " + writes.size() + " guest writes inside slot "
-                    + slot.id() + ": " + show(r));
+                    + slot.id() + ": " + CallText.show(r));
         }
     }
 
     /** Runs {@code writes} on vCPU {@code vcpu} and returns the backend's result, recorded. */
     public IoctlResult<Integer> runWrites(int vcpu, List<GuestWrite> writes, String what) {
         IoctlResult<Integer> r = vcpu(vcpu).runWrites(writes);
-        record("vcpu" + vcpu, "run " + writes.size() + " write(s): " + what, show(r));
+        record("vcpu" + vcpu, "run " + writes.size() + " write(s): " + what, CallText.show(r));
         return r;
     }
 
@@ -412,7 +394,7 @@ public final class Scenario implements AutoCloseable {
     public RandomWriter startRandomWrites(int vcpu, RandomWrites writes) {
         IoctlResult<RandomWriter> r = vcpu(vcpu).startRandomWrites(writes);
         record("vcpu" + vcpu, "start random writes of iteration " + writes.iteration() + " over "
-                + writes.pages() + " pages", r.isOk() ? "running" : show(r));
+                + writes.pages() + " pages", r.isOk() ? "running" : CallText.show(r));
         if (!r.isOk()) {
             throw new BackendError("vcpu" + vcpu + " could not start random writes: " + r.errnoOrNull());
         }
@@ -424,42 +406,11 @@ public final class Scenario implements AutoCloseable {
     public long stop(int vcpu, RandomWriter writer) {
         IoctlResult<Long> r = writer.stop();
         running.remove(writer);
-        record("vcpu" + vcpu, "stop random writes", r.isOk() ? r.value() + " writes" : show(r));
+        record("vcpu" + vcpu, "stop random writes", r.isOk() ? r.value() + " writes" : CallText.show(r));
         if (!r.isOk()) {
             throw new BackendError("vcpu" + vcpu + " stopped abnormally: " + r.errnoOrNull());
         }
         return r.value();
-    }
-
-    // ---- expectations ----------------------------------------------------------------------
-
-    /** Fails the rule unless {@code condition}. */
-    public static void expect(boolean condition, String what, String expected, String actual) {
-        if (!condition) {
-            throw new RuleFailure(what, expected, actual);
-        }
-    }
-
-    /** Fails the rule unless {@code r} is the value {@code expected}. */
-    public static void expectValue(IoctlResult<Integer> r, int expected, String what) {
-        expect(r.isOk() && r.value() == expected, what, String.valueOf(expected), show(r));
-    }
-
-    /** Fails the rule unless {@code r} failed with {@code expected}. */
-    public static void expectErrno(IoctlResult<?> r, Errno expected, String what) {
-        expect(expected.equals(r.errnoOrNull()), what, expected.toString(), show(r));
-    }
-
-    /** Returns a result as the kernel would print it: the value or {@code -EINVAL}. */
-    public static String show(IoctlResult<?> r) {
-        if (r == null) {
-            return "(no result)";
-        }
-        return switch (r) {
-            case IoctlResult.Ok<?> ok -> String.valueOf(ok.value() instanceof Number || ok.value() instanceof String
-                    ? ok.value() : "0");
-            case IoctlResult.Err<?> err -> err.errno().toString();
-        };
     }
 
     /** Releases writers, vCPUs and the VM; safe to call twice. */

@@ -66,7 +66,7 @@ public final class SequenceRunner {
                         model.userDirtyLogAddr(((Op.Switch) op).slot())), pre.get()));
             }
             Expectation e = model.apply(op);
-            s.record("model", op.describe(), e.describe());
+            s.recorder().record("model", op.describe(), e.describe());
             Optional<String> diff = execute(op, e);
             if (diff.isPresent()) {
                 return Optional.of(new Mismatch(i, op, e.describe(), diff.get()));
@@ -95,7 +95,7 @@ public final class SequenceRunner {
         long expected = model.userDirtyLogAddr(sw.slot());
         IoctlResult<UserDirtyLog> r = s.userDirtyLogAddr(slotId(sw.slot()));
         if (r.kernelReturn() != expected && !(r.isOk() && expected == 0)) {
-            return Optional.of(Scenario.show(r));
+            return Optional.of(CallText.show(r));
         }
         if (r.isOk()) {
             bitmaps.put(sw.slot(), new Bitmaps(r.value().dirtyBitmap(), r.value().dirtyBitmapOld()));
@@ -118,7 +118,7 @@ public final class SequenceRunner {
             }
             case Op.Write w -> {
                 long gpa = gpa(SpecModel.pageOf(w.window(), w.page()));
-                IoctlResult<Integer> result = s.runWrites(w.vcpu(), List.of(new GuestWrite(gpa, s.nextValue())),
+                IoctlResult<Integer> result = s.runWrites(w.vcpu(), List.of(new GuestWrite(gpa, s.layout().nextValue())),
                         "gpa 0x" + Long.toHexString(gpa));
                 yield compareReturn(result.kernelReturn(), e);
             }
@@ -131,8 +131,8 @@ public final class SequenceRunner {
                 if (ret.isPresent() || !result.isOk()) {
                     yield ret;
                 }
-                DirtyBitmap got = DirtyBitmap.readFrom(getBuffer.segment(), npages);
-                s.note("read the GET buffer", got.describe());
+                UserBitmap got = UserBitmap.readFrom(getBuffer.segment(), npages);
+                s.recorder().note("read the GET buffer", got.describe());
                 yield compareBitmap(got, e);
             }
             case Op.Switch sw -> {
@@ -143,14 +143,12 @@ public final class SequenceRunner {
                 }
                 Bitmaps b = bitmaps.get(sw.slot());
                 bitmaps.put(sw.slot(), new Bitmaps(b.cold(), b.active()));
-                IoctlResult<java.lang.foreign.MemorySegment> cold = s.vm().accessUser(b.active(),
-                        KvmApi.dirtyBitmapBytes(SpecModel.sizeOf(sw.slot())));
+                IoctlResult<UserBitmap> cold = s.tryReadUserBitmap(b.active(), SpecModel.sizeOf(sw.slot()), "the cold bitmap");
                 if (!cold.isOk()) {
-                    yield Optional.of("the cold bitmap at 0x" + Long.toHexString(b.active()) + " is not readable: "
-                            + Scenario.show(cold));
+                    yield Optional.of("the cold bitmap at " + CallText.hex(b.active()) + " is not readable: "
+                            + CallText.show(cold));
                 }
-                DirtyBitmap got = DirtyBitmap.readFrom(cold.value(), SpecModel.sizeOf(sw.slot()));
-                s.note("read the cold bitmap", got.describe());
+                UserBitmap got = cold.value();
                 yield compareBitmap(got, e);
             }
         };
@@ -160,7 +158,7 @@ public final class SequenceRunner {
         return e.returns().contains(actual) ? Optional.empty() : Optional.of(Expectation.show(actual));
     }
 
-    private static Optional<String> compareBitmap(DirtyBitmap got, Expectation e) {
+    private static Optional<String> compareBitmap(UserBitmap got, Expectation e) {
         Set<Long> pages = new TreeSet<>(got.pages());
         Set<Long> allowed = new TreeSet<>(e.must());
         allowed.addAll(e.may());

@@ -14,36 +14,33 @@ final class SwitchDirtyLogChecks {
     private SwitchDirtyLogChecks() {
     }
 
-    @Checks("SWITCH-01")
     static void cleanSlotReturnsOneAndSwitchesNothing(Scenario s) {
         Scenario.Slot slot = s.createSlot(NPAGES, KvmApi.KVM_MEM_LOG_DIRTY_PAGES);
         UserDirtyLog before = s.userDirtyLogAddrOf(slot);
-        Scenario.expectValue(s.switchDirtyLog(slot.id()), 1, "KVM_SWITCH_DIRTY_LOG on a fresh, clean slot");
+        Expect.value(s.switchDirtyLog(slot.id()), 1, "KVM_SWITCH_DIRTY_LOG on a fresh, clean slot");
         if (s.has(org.dirtylog.spi.Capability.GUEST_WRITES)) {
             s.write(0, slot, 5);
-            Scenario.expectValue(s.switchDirtyLog(slot.id()), 0, "KVM_SWITCH_DIRTY_LOG after a write");
-            Scenario.expectValue(s.switchDirtyLog(slot.id()), 1, "KVM_SWITCH_DIRTY_LOG again with no write in between");
-            DirtyBitmap cold = s.readUserBitmap(before.dirtyBitmap(), NPAGES, "cold bitmap");
-            Scenario.expect(cold.equals(DirtyBitmap.of(NPAGES, List.of(5L))), "cold bitmap after the clean switch",
+            Expect.value(s.switchDirtyLog(slot.id()), 0, "KVM_SWITCH_DIRTY_LOG after a write");
+            Expect.value(s.switchDirtyLog(slot.id()), 1, "KVM_SWITCH_DIRTY_LOG again with no write in between");
+            UserBitmap cold = s.readUserBitmap(before.dirtyBitmap(), NPAGES, "cold bitmap");
+            Expect.that(cold.equals(UserBitmap.of(NPAGES, List.of(5L))), "cold bitmap after the clean switch",
                     "pages [5] (left as the real switch made it)", cold.describe());
         }
     }
 
-    @Checks("SWITCH-02")
     static void switchAfterWritesReturnsZeroAndColdHoldsThem(Scenario s) {
         Scenario.Slot slot = s.createSlot(NPAGES, KvmApi.KVM_MEM_LOG_DIRTY_PAGES);
         UserDirtyLog addr = s.userDirtyLogAddrOf(slot);
         long[] pages = {0, 1, 63, 64, 66};
         s.write(0, slot, pages);
-        Scenario.expectValue(s.switchDirtyLog(slot.id()), 0, "KVM_SWITCH_DIRTY_LOG after writes");
-        DirtyBitmap cold = s.readUserBitmap(addr.dirtyBitmap(), NPAGES, "cold bitmap (the formerly active one)");
-        DirtyBitmap expected = DirtyBitmap.of(NPAGES, LongStream.of(pages).boxed().toList());
-        Scenario.expect(cold.equals(expected), "cold bitmap after the switch", expected.describe(), cold.describe());
-        DirtyBitmap active = s.readUserBitmap(addr.dirtyBitmapOld(), NPAGES, "new active bitmap");
-        Scenario.expect(active.isClean(), "new active bitmap right after the switch", "all zero", active.describe());
+        Expect.value(s.switchDirtyLog(slot.id()), 0, "KVM_SWITCH_DIRTY_LOG after writes");
+        UserBitmap cold = s.readUserBitmap(addr.dirtyBitmap(), NPAGES, "cold bitmap (the formerly active one)");
+        UserBitmap expected = UserBitmap.of(NPAGES, LongStream.of(pages).boxed().toList());
+        Expect.that(cold.equals(expected), "cold bitmap after the switch", expected.describe(), cold.describe());
+        UserBitmap active = s.readUserBitmap(addr.dirtyBitmapOld(), NPAGES, "new active bitmap");
+        Expect.that(active.isClean(), "new active bitmap right after the switch", "all zero", active.describe());
     }
 
-    @Checks("SWITCH-03")
     static void activatedBitmapWasCleared(Scenario s) {
         Scenario.Slot slot = s.createSlot(NPAGES, KvmApi.KVM_MEM_LOG_DIRTY_PAGES);
         Harvester h = Harvester.Style.SWITCH.on(s, slot);
@@ -52,55 +49,51 @@ final class SwitchDirtyLogChecks {
         s.write(0, slot, 10);
         h.harvest();
         s.write(0, slot, 65);
-        DirtyBitmap third = h.harvest();
-        DirtyBitmap expected = DirtyBitmap.of(NPAGES, List.of(65L));
-        Scenario.expect(third.equals(expected), "third harvest (its bitmap last held pages [3, 40])",
+        UserBitmap third = h.harvest();
+        UserBitmap expected = UserBitmap.of(NPAGES, List.of(65L));
+        Expect.that(third.equals(expected), "third harvest (its bitmap last held pages [3, 40])",
                 expected.describe(), third.describe());
     }
 
-    @Checks("SWITCH-04")
     static void writesAfterSwitchAreLoggedAgain(Scenario s) {
         Scenario.Slot slot = s.createSlot(NPAGES, KvmApi.KVM_MEM_LOG_DIRTY_PAGES);
         Harvester h = Harvester.Style.SWITCH.on(s, slot);
-        DirtyBitmap expected = DirtyBitmap.of(NPAGES, List.of(7L, 64L));
+        UserBitmap expected = UserBitmap.of(NPAGES, List.of(7L, 64L));
         for (int round = 1; round <= 3; round++) {
             s.write(0, slot, 7, 64);
-            DirtyBitmap got = h.harvest();
-            Scenario.expect(got.equals(expected), "harvest " + round + " after writing pages [7, 64] again",
+            UserBitmap got = h.harvest();
+            Expect.that(got.equals(expected), "harvest " + round + " after writing pages [7, 64] again",
                     expected.describe(), got.describe());
         }
     }
 
-    @Checks("SWITCH-05")
     static void slotOutOfRangeIsInvalid(Scenario s) {
-        Scenario.expectErrno(s.switchDirtyLog(s.nrMemslots()), Errno.EINVAL, "KVM_SWITCH_DIRTY_LOG(slot=KVM_CAP_NR_MEMSLOTS)");
-        Scenario.expectErrno(s.switchDirtyLog(MemslotChecks.NO_ADDRESS_SPACE), Errno.EINVAL,
+        Expect.errno(s.switchDirtyLog(s.nrMemslots()), Errno.EINVAL, "KVM_SWITCH_DIRTY_LOG(slot=KVM_CAP_NR_MEMSLOTS)");
+        Expect.errno(s.switchDirtyLog(MemslotChecks.NO_ADDRESS_SPACE), Errno.EINVAL,
                 "KVM_SWITCH_DIRTY_LOG with address space 0x7fff");
     }
 
-    @Checks("SWITCH-06")
     static void slotWithoutLogIsNoEntry(Scenario s) {
-        Scenario.expectErrno(s.switchDirtyLog(0), Errno.ENOENT, "KVM_SWITCH_DIRTY_LOG on a slot that does not exist");
+        Expect.errno(s.switchDirtyLog(0), Errno.ENOENT, "KVM_SWITCH_DIRTY_LOG on a slot that does not exist");
         Scenario.Slot slot = s.createSlot(NPAGES, 0);
-        Scenario.expectErrno(s.switchDirtyLog(slot.id()), Errno.ENOENT,
+        Expect.errno(s.switchDirtyLog(slot.id()), Errno.ENOENT,
                 "KVM_SWITCH_DIRTY_LOG on a slot without KVM_MEM_LOG_DIRTY_PAGES");
     }
 
-    @Checks("SWITCH-07")
     static void noBitsPastNpages(Scenario s) {
         Scenario.Slot slot = s.createSlot(NPAGES, KvmApi.KVM_MEM_LOG_DIRTY_PAGES);
         UserDirtyLog addr = s.userDirtyLogAddrOf(slot);
         Harvester h = Harvester.Style.SWITCH.on(s, slot);
         for (int round = 0; round < 2; round++) {
             s.write(0, slot, LongStream.range(0, NPAGES).toArray());
-            DirtyBitmap got = h.harvest();
-            Scenario.expect(got.bitsPastEnd().isEmpty() && got.pages().size() == NPAGES,
+            UserBitmap got = h.harvest();
+            Expect.that(got.bitsPastEnd().isEmpty() && got.pages().size() == NPAGES,
                     "cold bitmap after writing all " + NPAGES + " pages", "pages 0.." + (NPAGES - 1) + " and nothing past",
                     got.describe());
         }
         for (long address : new long[] {addr.dirtyBitmap(), addr.dirtyBitmapOld()}) {
-            DirtyBitmap b = s.readUserBitmap(address, NPAGES, "bitmap at 0x" + Long.toHexString(address));
-            Scenario.expect(b.bitsPastEnd().isEmpty(), "bits past npages", "none", b.describe());
+            UserBitmap b = s.readUserBitmap(address, NPAGES, "bitmap at 0x" + Long.toHexString(address));
+            Expect.that(b.bitsPastEnd().isEmpty(), "bits past npages", "none", b.describe());
         }
     }
 }

@@ -14,63 +14,58 @@ final class UserDirtyLogAddrChecks {
     private UserDirtyLogAddrChecks() {
     }
 
-    @Checks("USER-ADDR-01")
     static void logSlotHasTwoDistinctCleanBitmaps(Scenario s) {
         Scenario.Slot slot = s.createSlot(NPAGES, KvmApi.KVM_MEM_LOG_DIRTY_PAGES);
         IoctlResult<UserDirtyLog> r = s.userDirtyLogAddr(slot.id());
-        Scenario.expect(r.isOk(), "KVM_GET_USER_DIRTY_LOG_ADDR on a logged slot", "0", Scenario.show(r));
+        Expect.that(r.isOk(), "KVM_GET_USER_DIRTY_LOG_ADDR on a logged slot", "0", CallText.show(r));
         UserDirtyLog log = r.value();
-        Scenario.expect(log.dirtyBitmap() != 0 && log.dirtyBitmapOld() != 0 && log.dirtyBitmap() != log.dirtyBitmapOld(),
+        Expect.that(log.dirtyBitmap() != 0 && log.dirtyBitmapOld() != 0 && log.dirtyBitmap() != log.dirtyBitmapOld(),
                 "the two bitmap addresses", "two distinct non-zero addresses",
                 "0x" + Long.toHexString(log.dirtyBitmap()) + " and 0x" + Long.toHexString(log.dirtyBitmapOld()));
         long bytes = KvmApi.dirtyBitmapBytes(NPAGES);
-        Scenario.expect(Math.abs(log.dirtyBitmap() - log.dirtyBitmapOld()) >= bytes, "the two bitmaps",
+        Expect.that(Math.abs(log.dirtyBitmap() - log.dirtyBitmapOld()) >= bytes, "the two bitmaps",
                 "not overlapping (" + bytes + " bytes each)", "addresses " + Math.abs(log.dirtyBitmap() - log.dirtyBitmapOld())
                         + " bytes apart");
-        DirtyBitmap active = s.readUserBitmap(log.dirtyBitmap(), NPAGES, "dirty_bitmap");
-        DirtyBitmap old = s.readUserBitmap(log.dirtyBitmapOld(), NPAGES, "dirty_bitmap_old");
-        Scenario.expect(active.isClean() && old.isClean(), "bitmaps of a fresh logged slot", "all zero",
+        UserBitmap active = s.readUserBitmap(log.dirtyBitmap(), NPAGES, "dirty_bitmap");
+        UserBitmap old = s.readUserBitmap(log.dirtyBitmapOld(), NPAGES, "dirty_bitmap_old");
+        Expect.that(active.isClean() && old.isClean(), "bitmaps of a fresh logged slot", "all zero",
                 "dirty_bitmap " + active.describe() + ", dirty_bitmap_old " + old.describe());
     }
 
-    @Checks("USER-ADDR-02")
     static void slotOutOfRangeIsInvalid(Scenario s) {
-        Scenario.expectErrno(s.userDirtyLogAddr(s.nrMemslots()), Errno.EINVAL,
+        Expect.errno(s.userDirtyLogAddr(s.nrMemslots()), Errno.EINVAL,
                 "KVM_GET_USER_DIRTY_LOG_ADDR(slot=KVM_CAP_NR_MEMSLOTS)");
-        Scenario.expectErrno(s.userDirtyLogAddr(MemslotChecks.NO_ADDRESS_SPACE), Errno.EINVAL,
+        Expect.errno(s.userDirtyLogAddr(MemslotChecks.NO_ADDRESS_SPACE), Errno.EINVAL,
                 "KVM_GET_USER_DIRTY_LOG_ADDR with address space 0x7fff");
     }
 
-    @Checks("USER-ADDR-03")
     static void slotWithoutLogIsNoEntry(Scenario s) {
-        Scenario.expectErrno(s.userDirtyLogAddr(0), Errno.ENOENT, "KVM_GET_USER_DIRTY_LOG_ADDR on a slot that does not exist");
+        Expect.errno(s.userDirtyLogAddr(0), Errno.ENOENT, "KVM_GET_USER_DIRTY_LOG_ADDR on a slot that does not exist");
         Scenario.Slot slot = s.createSlot(NPAGES, 0);
-        Scenario.expectErrno(s.userDirtyLogAddr(slot.id()), Errno.ENOENT,
+        Expect.errno(s.userDirtyLogAddr(slot.id()), Errno.ENOENT,
                 "KVM_GET_USER_DIRTY_LOG_ADDR on a slot without KVM_MEM_LOG_DIRTY_PAGES");
     }
 
-    @Checks("USER-ADDR-04")
     static void unmappedArgumentIsFault(Scenario s) {
         Scenario.Slot slot = s.createSlot(NPAGES, KvmApi.KVM_MEM_LOG_DIRTY_PAGES);
-        Scenario.expectErrno(s.getUserDirtyLogAddr(GetDirtyLogChecks.UNMAPPED, "argp=0x1000 (unmapped)"), Errno.EFAULT,
+        Expect.errno(s.getUserDirtyLogAddr(GetDirtyLogChecks.UNMAPPED, "argp=0x1000 (unmapped)"), Errno.EFAULT,
                 "KVM_GET_USER_DIRTY_LOG_ADDR with an unmapped argument");
         IoctlResult<UserDirtyLog> r = s.userDirtyLogAddr(slot.id());
-        Scenario.expect(r.isOk(), "KVM_GET_USER_DIRTY_LOG_ADDR after the -EFAULT", "0", Scenario.show(r));
+        Expect.that(r.isOk(), "KVM_GET_USER_DIRTY_LOG_ADDR after the -EFAULT", "0", CallText.show(r));
     }
 
-    @Checks("USER-ADDR-05")
     static void addressesSurviveSwitches(Scenario s) {
         Scenario.Slot slot = s.createSlot(NPAGES, KvmApi.KVM_MEM_LOG_DIRTY_PAGES);
         UserDirtyLog before = s.userDirtyLogAddrOf(slot);
         for (int i = 0; i < 3; i++) {
             s.write(0, slot, i);
-            Scenario.expectValue(s.switchDirtyLog(slot.id()), 0, "KVM_SWITCH_DIRTY_LOG after a write");
+            Expect.value(s.switchDirtyLog(slot.id()), 0, "KVM_SWITCH_DIRTY_LOG after a write");
             IoctlResult<UserDirtyLog> r = s.userDirtyLogAddr(slot.id());
-            Scenario.expect(r.isOk(), "KVM_GET_USER_DIRTY_LOG_ADDR after a switch", "0", Scenario.show(r));
+            Expect.that(r.isOk(), "KVM_GET_USER_DIRTY_LOG_ADDR after a switch", "0", CallText.show(r));
             UserDirtyLog now = r.value();
             boolean same = (now.dirtyBitmap() == before.dirtyBitmap() && now.dirtyBitmapOld() == before.dirtyBitmapOld())
                     || (now.dirtyBitmap() == before.dirtyBitmapOld() && now.dirtyBitmapOld() == before.dirtyBitmap());
-            Scenario.expect(same, "bitmap addresses after switch " + (i + 1),
+            Expect.that(same, "bitmap addresses after switch " + (i + 1),
                     "{0x" + Long.toHexString(before.dirtyBitmap()) + ", 0x" + Long.toHexString(before.dirtyBitmapOld()) + "}",
                     "{0x" + Long.toHexString(now.dirtyBitmap()) + ", 0x" + Long.toHexString(now.dirtyBitmapOld()) + "}");
         }

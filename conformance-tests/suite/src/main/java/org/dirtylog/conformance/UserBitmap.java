@@ -17,31 +17,31 @@ import org.dirtylog.spi.KvmApi;
  * @param npages pages of the slot
  * @param words the bitmap words, {@code ALIGN(npages, 64) / 64} of them
  */
-public record DirtyBitmap(long npages, long[] words) {
+public record UserBitmap(long npages, long[] words) {
 
     private static final ValueLayout.OfLong WORD = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /** Returns an all-clear bitmap for {@code npages} pages. */
-    public static DirtyBitmap clean(long npages) {
-        return new DirtyBitmap(npages, new long[Math.toIntExact(KvmApi.dirtyBitmapBytes(npages) / 8)]);
+    public static UserBitmap clean(long npages) {
+        return new UserBitmap(npages, new long[Math.toIntExact(KvmApi.dirtyBitmapBytes(npages) / 8)]);
     }
 
     /** Returns a bitmap with exactly {@code pages} set. */
-    public static DirtyBitmap of(long npages, Collection<Long> pages) {
+    public static UserBitmap of(long npages, Collection<Long> pages) {
         long[] w = clean(npages).words;
         for (long p : pages) {
             w[(int) (p >>> 6)] |= 1L << (p & 63);
         }
-        return new DirtyBitmap(npages, w);
+        return new UserBitmap(npages, w);
     }
 
     /** Returns a copy of the bitmap stored in {@code segment} at offset 0. */
-    public static DirtyBitmap readFrom(MemorySegment segment, long npages) {
+    public static UserBitmap readFrom(MemorySegment segment, long npages) {
         long[] w = clean(npages).words;
         for (int i = 0; i < w.length; i++) {
             w[i] = segment.get(WORD, i * 8L);
         }
-        return new DirtyBitmap(npages, w);
+        return new UserBitmap(npages, w);
     }
 
     /** Returns true when page {@code page} is reported dirty. */
@@ -77,12 +77,12 @@ public record DirtyBitmap(long npages, long[] words) {
     }
 
     /** Returns the union of this bitmap and {@code other}. */
-    public DirtyBitmap or(DirtyBitmap other) {
+    public UserBitmap or(UserBitmap other) {
         long[] w = words.clone();
         for (int i = 0; i < w.length; i++) {
             w[i] |= other.words[i];
         }
-        return new DirtyBitmap(npages, w);
+        return new UserBitmap(npages, w);
     }
 
     /** Returns a short text for reports: {@code pages [3, 66]}, abbreviated when long. */
@@ -103,7 +103,7 @@ public record DirtyBitmap(long npages, long[] words) {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof DirtyBitmap b && b.npages == npages && Arrays.equals(b.words, words);
+        return o instanceof UserBitmap b && b.npages == npages && Arrays.equals(b.words, words);
     }
 
     @Override

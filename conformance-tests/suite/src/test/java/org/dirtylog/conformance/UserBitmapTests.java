@@ -8,7 +8,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-class DirtyBitmapTests {
+class UserBitmapTests {
 
     @Test
     void pagesAreReadLittleEndianWithBitZeroTheFirstPage() {
@@ -16,7 +16,7 @@ class DirtyBitmapTests {
             MemorySegment s = arena.allocate(16);
             s.set(java.lang.foreign.ValueLayout.JAVA_BYTE, 0, (byte) 0x01);
             s.set(java.lang.foreign.ValueLayout.JAVA_BYTE, 8, (byte) 0x04);
-            DirtyBitmap b = DirtyBitmap.readFrom(s, 67);
+            UserBitmap b = UserBitmap.readFrom(s, 67);
             assertEquals(List.of(0L, 66L), b.pages());
             assertTrue(b.bitsPastEnd().isEmpty());
         }
@@ -24,7 +24,7 @@ class DirtyBitmapTests {
 
     @Test
     void bitsAtOrPastNpagesAreReportedSeparately() {
-        DirtyBitmap b = new DirtyBitmap(67, new long[] {0, 0b1100});
+        UserBitmap b = new UserBitmap(67, new long[] {0, 0b1100});
         assertEquals(List.of(66L), b.pages());
         assertEquals(List.of(67L), b.bitsPastEnd());
     }
