@@ -7,9 +7,12 @@ import java.lang.foreign.MemorySegment;
  * part of the process the kit needs (mapping user memory, reading it back).
  *
  * <p>Every ioctl method returns the kernel's result as a value: a non-negative return or an
- * {@link Errno}, never an exception for bad input. A failed call must leave the VM exactly as
- * it was. Calls may come from several threads; the kit harvests from one thread while vCPUs
- * write from others.
+ * {@link Errno}, never an exception for bad input. A failed call leaves the VM exactly as it
+ * was, with the one exception the kernel itself has: a {@link #getDirtyLog} that fails with
+ * {@code -EFAULT} (the copy to user memory) may already have taken and cleared the slot's dirty
+ * bits, as {@code kvm_get_dirty_log_protect} does in legacy mode, so those pages are then not
+ * reported again; keeping them (checking the buffer first) is allowed too. Calls may come from
+ * several threads; the kit harvests from one thread while vCPUs write from others.
  */
 @Api(Api.Status.STABLE)
 public interface BackendVm extends AutoCloseable {
@@ -57,7 +60,10 @@ public interface BackendVm extends AutoCloseable {
      * {@code dirtyBitmap} ({@code ALIGN(npages, 64) / 8} bytes, all of them written) and clears
      * the pages it reports, so the next call reports only later writes. Returns 0.
      * Errors in check order: {@code -EINVAL} (slot id out of range), {@code -ENOENT} (no such
-     * slot, or logging off), {@code -EFAULT} (the buffer is not writable user memory).
+     * slot, or logging off), {@code -EFAULT} (the buffer is not writable user memory). After
+     * {@code -EFAULT} the pages dirty before the call may be lost to the caller (the kernel
+     * clears them before the copy fails) or kept for the next call; every later write is
+     * reported as usual (rule GET-06).
      */
     IoctlResult<Integer> getDirtyLog(int slot, long dirtyBitmap);
 
