@@ -38,8 +38,8 @@ public final class Noise {
     private static final LongAdder DELAYS = new LongAdder();
     private static final ThreadLocal<Draw> DRAW = new ThreadLocal<>();
 
-    /** A thread's generator for one generation of {@link #start(long)}. */
-    private record Draw(int generation, SplittableRandom random) {
+    /** A thread's generator for one generation of {@link #start(long)}, and whether it is left alone. */
+    private record Draw(int generation, SplittableRandom random, boolean exempt) {
     }
 
     private Noise() {
@@ -53,13 +53,11 @@ public final class Noise {
         if (!on) {
             return;
         }
-        POINTS.increment();
-        Draw d = DRAW.get();
-        int g = generation;
-        if (d == null || d.generation() != g) {
-            d = new Draw(g, new SplittableRandom(mix(seed, THREADS.incrementAndGet())));
-            DRAW.set(d);
+        Draw d = draw(false);
+        if (d.exempt()) {
+            return;
         }
+        POINTS.increment();
         SplittableRandom r = d.random();
         if (r.nextDouble() >= probability) {
             return;
@@ -75,6 +73,27 @@ public final class Noise {
             }
             default -> LockSupport.parkNanos(1 + r.nextLong(maxDelayNanos));
         }
+    }
+
+    private static Draw draw(boolean exempt) {
+        Draw d = DRAW.get();
+        int g = generation;
+        if (d == null || d.generation() != g || (exempt && !d.exempt())) {
+            d = new Draw(g, new SplittableRandom(mix(seed, THREADS.incrementAndGet())), exempt || (d != null
+                    && d.generation() == g && d.exempt()));
+            DRAW.set(d);
+        }
+        return d;
+    }
+
+    /**
+     * Leaves the calling thread unperturbed until the next {@link #start(long)}: the kit uses it
+     * to perturb only the vCPUs' threads, or only its harvesting thread, in a phase, because a
+     * window opens only when one side is slow and the other fast (a harvest passes thousands of
+     * points, a guest store a few).
+     */
+    public static void exemptCurrentThread() {
+        draw(true);
     }
 
     private static long mix(long s, int thread) {
@@ -142,7 +161,7 @@ public final class Noise {
         return SITES.sum();
     }
 
-    /** Returns how many times instrumented code passed a point while the noise was on. */
+    /** Returns how many times instrumented code passed a point while the noise was on for its thread. */
     public static long points() {
         return POINTS.sum();
     }

@@ -20,8 +20,10 @@ import org.objectweb.asm.Opcodes;
  * race window opens: reads and writes of volatile fields; calls into
  * {@code java.util.concurrent} (atomics, locks, {@code LockSupport.park}, latches, concurrent
  * maps); {@code VarHandle} accesses; {@code MemorySegment} reads, writes, copies and fills;
- * {@code monitorenter} and {@code monitorexit}; {@code Object.wait}/{@code notify}; and the
- * entry of {@code synchronized} methods. Spin loops ({@code Thread.onSpinWait}) are waits, not
+ * {@code monitorenter} and {@code monitorexit}; {@code Object.wait}/{@code notify}; the entry
+ * of {@code synchronized} methods; and plain stores into {@code long[]} and {@code int[]}
+ * elements, the second half of a read-modify-write of a bitmap word kept in a Java array
+ * (copy a word, then clear it with a plain store). Spin loops ({@code Thread.onSpinWait}) are waits, not
  * accesses, and get no point. The inserted call takes and leaves nothing on the
  * operand stack, so frames stay valid.
  *
@@ -111,7 +113,8 @@ final class NoiseTransformer implements ClassFileTransformer {
 
                     @Override
                     public void visitInsn(int opcode) {
-                        if (opcode == Opcodes.MONITORENTER || opcode == Opcodes.MONITOREXIT) {
+                        if (opcode == Opcodes.MONITORENTER || opcode == Opcodes.MONITOREXIT || opcode == Opcodes.LASTORE
+                                || opcode == Opcodes.IASTORE) {
                             point();
                         }
                         super.visitInsn(opcode);

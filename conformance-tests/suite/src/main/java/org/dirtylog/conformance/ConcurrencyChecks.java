@@ -61,10 +61,16 @@ final class ConcurrencyChecks {
     static final long[] SPARSE_NPAGES = {(1L << 15) + 3, (1L << 13) + 3, (1L << 11) + 3};
     /** Pages of each slot of the two-slot rule. */
     static final long[] TWO_SLOT_NPAGES = {(1L << 13) + 3, (1L << 11) + 3};
-    /** The sparse phases of RACE-01, RACE-02 and PREC-01 at effort 1. */
-    private static final SparsePhases.Budget SPARSE = new SparsePhases.Budget(4, 30, 2000, 1000);
-    /** The two-slot rule: more phases, as each harvest covers one of two slots. */
-    private static final SparsePhases.Budget TWO_SLOTS = new SparsePhases.Budget(4, 40, 2000, 1000);
+    /**
+     * The sparse phases of RACE-01, RACE-02 and PREC-01 at effort 1: 4 phases (each perturbs
+     * another side, see {@link Perturbation.Threads}) of at least 30 harvests and 2000 writes
+     * (measured: about 80,000 judged writes on the reference and independent backends). The
+     * effort scales the harvests and writes per phase, not the judged-write minimum: fewer than
+     * 5000 (about six harvests' worth) is an ERROR, so a run cut down too far cannot PASS.
+     */
+    private static final SparsePhases.Budget SPARSE = new SparsePhases.Budget(4, 30, 2000, 5000);
+    /** The two-slot rule: more harvests, as each covers one of two slots. */
+    private static final SparsePhases.Budget TWO_SLOTS = new SparsePhases.Budget(4, 40, 2000, 5000);
     /** Most vCPUs a race rule drives: more only add threads on the kit's side. */
     private static final int MAX_VCPUS = 4;
 
@@ -186,8 +192,8 @@ final class ConcurrencyChecks {
     }
 
     private static SparsePhases.Outcome sparse(Scenario s, List<SparsePhases.Target> targets, SparsePhases.Budget budget) {
-        SparsePhases.Budget scaled = new SparsePhases.Budget(s.options().scaled(budget.phases()), budget.harvestsPerPhase(),
-                budget.writesPerPhase(), s.options().scaled((int) budget.minObservations()));
+        SparsePhases.Budget scaled = new SparsePhases.Budget(budget.phases(), s.options().scaled(budget.harvestsPerPhase()),
+                s.options().scaled(budget.writesPerPhase()), budget.minObservations());
         s.perturbation().on();
         try {
             return new SparsePhases(s, targets, vcpus(s), scaled).run();
@@ -202,7 +208,7 @@ final class ConcurrencyChecks {
         String writers = "kit threads, batches of " + SparsePhases.MIN_BATCH + "-" + SparsePhases.MAX_BATCH + " writes"
                 + (withRandom ? "; then the backend's random-writing guest" : "");
         Concurrency c = new Concurrency(o.vcpus(), writers, o.writes() + denseWrites, o.harvests() + denseHarvests, styles,
-                o.observations(), s.options().scaled((int) budget.minObservations()), s.perturbation().settings());
+                o.observations(), budget.minObservations(), s.perturbation().settings());
         s.recorder().concurrency(c);
         s.recorder().summarise(c.describe());
         return c;

@@ -33,6 +33,20 @@ public final class Perturbation {
     public static final String KIT_SIDE = "harvest gaps (none or a spin of up to 20 us), batch lengths (8 to 200 writes "
             + "per KVM_RUN-like call), the order of slots and vCPU start times, all drawn from the rule's seed";
 
+    /** Which threads the agent's noise reaches, per phase of the sparse oracle. */
+    public static final String THREADS = "per phase, from the rule's seed: every thread, only the threads running the "
+            + "vCPUs' writes, or only the harvesting thread (a window opens when one side is slow and the other fast)";
+
+    /** Which threads a phase perturbs. */
+    public enum Threads {
+        /** Every thread that runs backend code. */
+        ALL,
+        /** The threads running vCPU writes; the harvesting thread runs unperturbed. */
+        VCPUS,
+        /** The harvesting thread; the kit threads running vCPU writes run unperturbed. */
+        HARVESTER
+    }
+
     private static final String CONTROL = "org.dirtylog.perturbation.Noise";
 
     /**
@@ -108,6 +122,23 @@ public final class Perturbation {
         delays0 = AGENT.delays();
     }
 
+    /**
+     * Restarts the agent's noise (when it is on) for phase {@code phase}: every thread draws
+     * afresh from the rule's seed mixed with the phase, and no thread is exempt.
+     */
+    public synchronized void restart(int phase) {
+        if (running) {
+            AGENT.start(seed ^ (0x9E3779B97F4A7C15L * phase));
+        }
+    }
+
+    /** Leaves the calling thread unperturbed until the next {@link #restart(int)} (no-op without the agent). */
+    public void exemptCurrentThread() {
+        if (reason.isEmpty()) {
+            AGENT.exempt();
+        }
+    }
+
     /** Turns the agent's noise off and remembers what it did; safe to call twice. */
     public synchronized void off() {
         if (running) {
@@ -175,7 +206,7 @@ public final class Perturbation {
     /** The agent's control class, reached by name so that the suite runs without it. */
     private record Control(MethodHandle startHandle, MethodHandle stopHandle, MethodHandle probabilityHandle,
                            MethodHandle maxDelayHandle, MethodHandle classesHandle, MethodHandle pointsHandle,
-                           MethodHandle delaysHandle) {
+                           MethodHandle delaysHandle, MethodHandle exemptHandle) {
 
         static Control find() {
             try {
@@ -191,7 +222,8 @@ public final class Perturbation {
                         l.findStatic(c, "maxDelayNanos", MethodType.methodType(long.class)),
                         l.findStatic(c, "instrumentedClasses", MethodType.methodType(int.class)),
                         l.findStatic(c, "points", MethodType.methodType(long.class)),
-                        l.findStatic(c, "delays", MethodType.methodType(long.class)));
+                        l.findStatic(c, "delays", MethodType.methodType(long.class)),
+                        l.findStatic(c, "exemptCurrentThread", MethodType.methodType(void.class)));
             } catch (Throwable notThere) {
                 return null;
             }
@@ -202,6 +234,14 @@ public final class Perturbation {
                 startHandle.invokeExact(seed);
             } catch (Throwable t) {
                 throw new IllegalStateException("the perturbation agent failed to start", t);
+            }
+        }
+
+        void exempt() {
+            try {
+                exemptHandle.invokeExact();
+            } catch (Throwable t) {
+                throw new IllegalStateException("the perturbation agent failed to exempt a thread", t);
             }
         }
 

@@ -94,8 +94,8 @@ final class SparsePhases {
      * @param vcpus vCPUs that wrote
      * @param writes writes completed
      * @param harvests harvests run
-     * @param observations writes judged against a harvest that ran while vCPUs wrote, not
-     *                     rewritten before that harvest returned
+     * @param observations writes judged against a harvest that began while a batch was in
+     *                     flight, not rewritten before that harvest returned
      * @param lostCount writes no harvest allowed to report them reported
      * @param lost up to five of them, described
      * @param staleCount reports without a write that could explain them (precision)
@@ -176,6 +176,7 @@ final class SparsePhases {
     private volatile boolean stop;
     private volatile boolean exhausted;
     private volatile String failure;
+    private final int threadsOffset;
 
     SparsePhases(Scenario s, List<Target> targets, int vcpus, Budget budget) {
         this.s = s;
@@ -183,6 +184,7 @@ final class SparsePhases {
         this.vcpus = vcpus;
         this.budget = budget;
         this.random = new SplittableRandom(s.random().nextLong());
+        this.threadsOffset = random.nextInt(Perturbation.Threads.values().length);
         this.wordOrder = new int[targets.size()][];
         this.completedBegin = new AtomicLongArray(targets.size());
         for (int t = 0; t < targets.size(); t++) {
@@ -220,11 +222,22 @@ final class SparsePhases {
 
     private void runPhase(int phase) {
         stop = false;
+        // Which side the agent slows down in this phase: one slow side and one fast side open the windows.
+        Perturbation.Threads noisy = Perturbation.Threads.values()[(phase + threadsOffset) % Perturbation.Threads.values().length];
+        s.perturbation().restart(phase);
+        if (noisy == Perturbation.Threads.VCPUS) {
+            s.perturbation().exemptCurrentThread();
+        }
         long writesBefore = writes.sum();
         List<Thread> threads = new ArrayList<>();
         for (int v = 0; v < vcpus; v++) {
             VcpuState st = states[v];
-            st.thread = Thread.ofPlatform().daemon().name("dirtylog-vcpu" + v + "-writer").unstarted(() -> write(st, phase));
+            st.thread = Thread.ofPlatform().daemon().name("dirtylog-vcpu" + v + "-writer").unstarted(() -> {
+                if (noisy == Perturbation.Threads.HARVESTER) {
+                    s.perturbation().exemptCurrentThread();
+                }
+                write(st, phase);
+            });
             threads.add(st.thread);
             st.thread.start();
         }
@@ -393,7 +406,7 @@ final class SparsePhases {
 
     private void harvest(int t, String name, boolean concurrent) {
         Target target = targets.get(t);
-        snapshot();
+        boolean racing = snapshot() > 0;
         long begin = System.nanoTime();
         long[] end = new long[1];
         UserBitmap bitmap = target.harvester().harvest(() -> {
@@ -403,16 +416,21 @@ final class SparsePhases {
         completedBegin.set(t, begin);
         Expect.that(bitmap.bitsPastEnd().isEmpty(), "harvest " + name + " of slot " + target.slot().id(),
                 "no bit past npages " + target.slot().npages(), "bits " + UserBitmap.abbreviate(bitmap.bitsPastEnd()));
-        harvests.get(t).add(new Harvest(name, t, begin, end[0], bitmap, concurrent));
+        harvests.get(t).add(new Harvest(name, t, begin, end[0], bitmap, concurrent && racing));
     }
 
-    /** Reads the first word of every page of the batches in flight and records which writes had completed. */
-    private void snapshot() {
+    /**
+     * Reads the first word of every page of the batches in flight, records which writes had
+     * completed and returns how many batches were in flight.
+     */
+    private int snapshot() {
+        int inFlight = 0;
         for (VcpuState st : states) {
             Batch b = st.current;
             if (b == null) {
                 continue;
             }
+            inFlight++;
             boolean[] done = new boolean[b.page.length];
             long begin = System.nanoTime();
             // Reads after the fence are not satisfied earlier: a stale "not done" would move lo too late.
@@ -424,6 +442,7 @@ final class SparsePhases {
             }
             b.seen.add(new Seen(begin, System.nanoTime(), done));
         }
+        return inFlight;
     }
 
     private Outcome judge() {

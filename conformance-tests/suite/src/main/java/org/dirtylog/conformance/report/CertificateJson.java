@@ -100,6 +100,7 @@ public final class CertificateJson {
             pn.put("instrumented_classes", p.instrumentedClasses());
             pn.put("noise_points", p.points());
             pn.put("delays", p.delays());
+            pn.put("threads", Perturbation.THREADS);
         } else {
             pn.put("reason", p.reason());
         }
