@@ -466,7 +466,9 @@ final class SparsePhases {
                             lo = Math.max(lo, seen.begin());
                         }
                     }
-                    windows.computeIfAbsent(key(b.target[i], b.page[i]), k -> new ArrayList<>()).add(new long[] {lo, hi});
+                    // For precision a write explains a report from when its batch began: a fault may mark
+                    // the page before the store lands (a real kernel's does), and a harvest may see that mark.
+                    windows.computeIfAbsent(key(b.target[i], b.page[i]), k -> new ArrayList<>()).add(new long[] {b.start, hi});
                     List<Harvest> hs = harvests.get(b.target[i]);
                     int first = firstBegunAfter(hs, hi);
                     int from = firstEndedAfter(hs, lo);
