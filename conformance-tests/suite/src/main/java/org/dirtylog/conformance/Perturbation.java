@@ -101,8 +101,8 @@ public final class Perturbation {
      */
     static Perturbation forRule(Object backend, long seed) {
         String reason = AGENT == null ? "the perturbation agent is not attached to this JVM"
-                : NATIVE.computeIfAbsent(backend.getClass(), Perturbation::nativeCodeIn) ? "the backend's dirty logging runs in native code, which the agent "
-                + "cannot instrument" : "";
+                : NATIVE.computeIfAbsent(backend.getClass(), Perturbation::nativeCodeIn) ? "the backend's code calls native code (FFM downcalls or JNI), "
+                + "where its windows may lie and no bytecode instrumentation reaches" : "";
         return new Perturbation(reason, seed);
     }
 
