@@ -164,7 +164,7 @@ class RaceCoverageTests {
     void eachRaceRuleStatesTheConcurrencyItCoveredAndTheAgentsSettings() {
         assertTrue(Perturbation.agentAttached(), "the self-test JVM runs with -javaagent (see the module's pom)");
         Certificate c = Certify.rules(new X86ReferenceBackend(), SEED, "RACE-*,PREC-01");
-        assertTrue(c.certified(), () -> Certify.problems(c));
+        assertTrue(Certify.problems(c).isEmpty(), () -> Certify.problems(c));
         for (String id : List.of("RACE-01", "RACE-02", "RACE-04", "PREC-01")) {
             Concurrency cov = Certify.result(c, id).concurrency();
             assertNotNull(cov, id);
