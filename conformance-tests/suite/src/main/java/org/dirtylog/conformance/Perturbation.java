@@ -59,7 +59,8 @@ public final class Perturbation {
      * @param maxDelayNanos the longest single delay the agent injects
      * @param seed the seed the agent's noise was drawn from (the rule's seed)
      * @param instrumentedClasses backend classes the agent instrumented
-     * @param points instrumented points the backend's threads passed while it was on
+     * @param points instrumented points the backend's perturbed threads passed while it was on,
+     *               over every on/off window of the rule
      * @param delays of those, how many got a delay
      */
     public record Settings(String mode, String reason, double probability, long maxDelayNanos, long seed,
@@ -87,6 +88,9 @@ public final class Perturbation {
     private final long seed;
     private long points0;
     private long delays0;
+    /** Points and delays of the earlier on/off windows of this rule. */
+    private long pointsBefore;
+    private long delaysBefore;
     private boolean running;
     private Settings last;
 
@@ -144,8 +148,10 @@ public final class Perturbation {
         if (running) {
             AGENT.stop();
             running = false;
+            pointsBefore += AGENT.points() - points0;
+            delaysBefore += AGENT.delays() - delays0;
             last = new Settings("agent", "", AGENT.probability(), AGENT.maxDelayNanos(), seed, AGENT.instrumentedClasses(),
-                    AGENT.points() - points0, AGENT.delays() - delays0);
+                    pointsBefore, delaysBefore);
         }
     }
 
@@ -156,7 +162,7 @@ public final class Perturbation {
         }
         if (running) {
             return new Settings("agent", "", AGENT.probability(), AGENT.maxDelayNanos(), seed, AGENT.instrumentedClasses(),
-                    AGENT.points() - points0, AGENT.delays() - delays0);
+                    pointsBefore + AGENT.points() - points0, delaysBefore + AGENT.delays() - delays0);
         }
         return last != null ? last : new Settings(KIT_SIDE_ONLY, "the rule ran nothing concurrently", 0, 0, seed, 0, 0, 0);
     }
