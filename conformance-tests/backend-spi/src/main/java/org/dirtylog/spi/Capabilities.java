@@ -7,8 +7,9 @@ import java.util.Set;
  * What a backend supports.
  *
  * <p>The kit places its memslots inside {@code [guestPhysBase, guestPhysLimit)} and uses slot
- * ids from 0 upwards. A backend that needs memslots of its own (guest code, a page shared with
- * the host) must put them outside that range and give them the highest slot ids.
+ * ids from 0 upwards, and the highest id, {@code KVM_CAP_NR_MEMSLOTS - 1}. A backend that needs
+ * memslots of its own (guest code, a page shared with the host) must put them outside that
+ * range, give them the highest slot ids and leave them out of its {@code KVM_CAP_NR_MEMSLOTS}.
  *
  * @param features the capabilities it has
  * @param userDirtyLogGeneration the {@code KVM_CAP_USER_DIRTY_LOG} generation it implements,

@@ -10,6 +10,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import org.dirtylog.spi.Capability;
 import org.dirtylog.spi.GuestWrite;
 import org.dirtylog.spi.IoctlResult;
 import org.dirtylog.spi.KvmApi;
@@ -17,14 +18,22 @@ import org.dirtylog.spi.RandomWriter;
 import org.dirtylog.spi.RandomWrites;
 
 /**
- * The concurrency rules: the selftest oracle of the semantics note §4 for both harvest styles,
- * its precision half, and concurrent writes into one bitmap word.
+ * The concurrency rules: no lost write for both harvest styles, its precision half, concurrent
+ * writes into one bitmap word, and two logged slots harvested in turn.
  *
- * <p>The oracle runs iterations {@code i = 1, 2, ...}: every vCPU stores {@code i} into the
- * first word of random pages of a 2^11 + 3 page slot between {@code start(i)} and
- * {@code stop(i)}; a harvest runs while they write; every page's first word is read before and
- * after each harvest and after each stop. Iterations never overlap, so when two reads of a page
- * see different values, a write of the later value completed between them (and inside its
+ * <p>Every race rule runs with the vCPUs the backend has (up to four; one vCPU racing the
+ * harvester is a race too) and needs nothing but guest writes and a harvest ioctl: its main
+ * part is {@link SparsePhases}, where kit threads hand the vCPUs batches of writes of distinct
+ * values and the oracle judges every single write (its class comment gives the soundness
+ * argument). While they run, the kit's perturbation agent, when attached, injects seeded noise
+ * into the backend's bytecode ({@link Perturbation}).
+ *
+ * <p>A backend that also has the random-writing guest gets, in RACE-01 and RACE-02, the
+ * kernel selftest's oracle as well: iterations {@code i = 1, 2, ...}: every vCPU stores
+ * {@code i} into the first word of random pages of a 2^11 + 3 page slot between {@code start(i)}
+ * and {@code stop(i)}; a harvest runs while they write; every page's first word is read before
+ * and after each harvest and after each stop. Iterations never overlap, so when two reads of a
+ * page see different values, a write of the later value completed between them (and inside its
  * iteration's window). By the definition of §4 such a write must be reported by the first
  * harvest invoked after it completed, or by an earlier one that returned after it: if every
  * harvest that could be that one misses the page, a write was lost. The check is sound for any
@@ -39,14 +48,33 @@ import org.dirtylog.spi.RandomWrites;
  *     harvest returned (6dbf79e7) shows up in the read taken the moment it returned, and the
  *     harvest with the vCPUs stopped that closes the iteration must report it.</li>
  * </ul>
- * Precision (a SHOULD): a page a harvest reports whose value did not change since before the
- * previous harvest, and whose iteration's writes ended before that harvest began, was not
- * written since then.
  */
 final class ConcurrencyChecks {
 
     /** 2^11 + 3 pages: the last bitmap word is partial, as in the kernel's selftest. */
     static final long NPAGES = (1L << 11) + 3;
+    /**
+     * Pages of the sparse phases' slot: 2^15 + 3, so the last word is partial and the page
+     * supply outlasts a default run (each vCPU owns a quarter and writes each page once before
+     * it rewrites settled ones); a smaller guest window gets 2^13 + 3 or 2^11 + 3.
+     */
+    static final long[] SPARSE_NPAGES = {(1L << 15) + 3, (1L << 13) + 3, (1L << 11) + 3};
+    /** Pages of each slot of the two-slot rule. */
+    static final long[] TWO_SLOT_NPAGES = {(1L << 13) + 3, (1L << 11) + 3};
+    /**
+     * The sparse phases of RACE-01, RACE-02 and PREC-01 at effort 1: 4 phases (each perturbs
+     * another side, see {@link Perturbation.Threads}) of at least 30 harvests and 4000 writes
+     * (measured: 10,000 to 90,000 judged writes on the reference, independent and linux-kvm
+     * backends; linux-kvm, at about 50,000 guest writes a second, is the one the write
+     * minimum is for). The
+     * effort scales the harvests and writes per phase, not the judged-write minimum: fewer than
+     * 5000 (about six harvests' worth) is an ERROR, so a run cut down too far cannot PASS.
+     */
+    private static final SparsePhases.Budget SPARSE = new SparsePhases.Budget(4, 30, 4000, 5000);
+    /** The two-slot rule: more harvests, as each covers one of two slots. */
+    private static final SparsePhases.Budget TWO_SLOTS = new SparsePhases.Budget(4, 40, 4000, 5000);
+    /** Most vCPUs a race rule drives: more only add threads on the kit's side. */
+    private static final int MAX_VCPUS = 4;
 
     private static final ValueLayout.OfLong LE_LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     /** How long the vCPUs write before a long iteration's harvests: short, so few pages are written twice in between. */
@@ -54,7 +82,6 @@ final class ConcurrencyChecks {
     private static final int ORACLE_ROUNDS = 42;
     /** How long a priming iteration writes: long enough to leave most pages writable. */
     private static final long PRIME_MICROS = 10_000;
-    private static final int PRECISION_ROUNDS = 12;
     /**
      * Harvests back to back in a long iteration: the first write-protects every page, so the
      * vCPUs fault while the next ones run, which is when an in-place swap without a grace
@@ -83,21 +110,129 @@ final class ConcurrencyChecks {
     }
 
     static void noLostWriteWithSwitchDirtyLog(Scenario s) {
-        oracle(s, Harvester.Style.SWITCH, false);
+        noLostWrite(s, Harvester.Style.SWITCH);
     }
 
     static void noLostWriteWithGetDirtyLog(Scenario s) {
-        oracle(s, Harvester.Style.GET, false);
+        noLostWrite(s, Harvester.Style.GET);
     }
 
     static void harvestsReportOnlyRecentWrites(Scenario s) {
-        oracle(s, Harvester.Style.GET, true);
+        Scenario.Slot slot = sparseSlot(s, SPARSE_NPAGES, 0);
+        SparsePhases.Outcome o = sparse(s, List.of(new SparsePhases.Target(slot, Harvester.Style.GET.on(s, slot),
+                Harvester.Style.GET)), SPARSE);
+        Concurrency c = covered(s, o, 0, 0, "GET", SPARSE, false);
+        Expect.that(o.staleCount() == 0, "pages reported by a harvest", "only pages written since the previous harvest of "
+                + "the slot began", o.staleCount() + " reported without such a write, e.g. " + String.join("; ", o.stale()));
+        requireCoverage(c);
+    }
+
+    /**
+     * Two logged slots, the lowest free id and the highest ({@code KVM_CAP_NR_MEMSLOTS - 1}),
+     * each harvested in a style drawn from the seed, in a seeded order, while the vCPUs write
+     * both: a harvest of one slot must neither clear the other's log nor leave its pages
+     * writable and unlogged, so every write to either is reported.
+     */
+    static void harvestingOneSlotLeavesTheOtherLogged(Scenario s) {
+        int highest = s.nrMemslots() - 1;
+        if (highest < 1) {
+            throw new NotApplicable("KVM_CAP_NR_MEMSLOTS is " + (highest + 1) + ": two slots do not fit");
+        }
+        List<Harvester.Style> styles = new ArrayList<>();
+        for (Harvester.Style style : Harvester.Style.values()) {
+            if (s.has(style.needs())) {
+                styles.add(style);
+            }
+        }
+        if (styles.isEmpty()) {
+            throw new NotApplicable("needs KVM_GET_DIRTY_LOG or KVM_SWITCH_DIRTY_LOG, and the backend declares neither");
+        }
+        Scenario.Slot low = sparseSlot(s, TWO_SLOT_NPAGES, 0);
+        Scenario.Slot high = sparseSlot(s, TWO_SLOT_NPAGES, highest);
+        List<SparsePhases.Target> targets = new ArrayList<>();
+        StringBuilder styleText = new StringBuilder();
+        for (Scenario.Slot slot : List.of(low, high)) {
+            Harvester.Style style = styles.get(s.random().nextInt(styles.size()));
+            targets.add(new SparsePhases.Target(slot, style.on(s, slot), style));
+            styleText.append(styleText.isEmpty() ? "" : ", ").append("slot ").append(slot.id()).append(' ').append(style);
+        }
+        SparsePhases.Outcome o = sparse(s, targets, TWO_SLOTS);
+        Concurrency c = covered(s, o, 0, 0, styleText.toString(), TWO_SLOTS, false);
+        Expect.that(o.lostCount() == 0, "writes to slots " + low.id() + " and " + highest + " while both were harvested in turn",
+                "each reported by the harvest of its slot that had to report it",
+                o.lostCount() + " of " + o.writes() + " lost, e.g. " + String.join("; ", o.lost()));
+        requireCoverage(c);
+    }
+
+    private static void noLostWrite(Scenario s, Harvester.Style style) {
+        Scenario.Slot slot = sparseSlot(s, SPARSE_NPAGES, 0);
+        SparsePhases.Outcome o = sparse(s, List.of(new SparsePhases.Target(slot, style.on(s, slot), style)), SPARSE);
+        Concurrency sparseOnly = covered(s, o, 0, 0, style.name(), SPARSE, false);
+        Expect.that(o.lostCount() == 0, "writes of distinct values completed while the kit harvested with " + style,
+                "each reported by the first harvest invoked after it completed, or an earlier one that returned after",
+                o.lostCount() + " of " + o.writes() + " lost, e.g. " + String.join("; ", o.lost()));
+        requireCoverage(sparseOnly);
+        if (s.has(Capability.RANDOM_WRITES)) {
+            long[] dense = oracle(s, style);
+            covered(s, o, dense[0], dense[1], style.name(), SPARSE, true);
+        }
+    }
+
+    /** Returns a logged slot of the first size in {@code sizes} that fits the backend's window, with id {@code id} (0: next free). */
+    private static Scenario.Slot sparseSlot(Scenario s, long[] sizes, int id) {
+        for (long npages : sizes) {
+            if (s.layout().fits(npages * KvmApi.PAGE_SIZE) || npages == sizes[sizes.length - 1]) {
+                return id == 0 ? s.createSlot(npages, KvmApi.KVM_MEM_LOG_DIRTY_PAGES)
+                        : s.createSlot(id, npages, KvmApi.KVM_MEM_LOG_DIRTY_PAGES);
+            }
+        }
+        throw new IllegalStateException("no slot size");
+    }
+
+    private static int vcpus(Scenario s) {
+        return Math.min(s.caps().maxVcpus(), MAX_VCPUS);
+    }
+
+    private static SparsePhases.Outcome sparse(Scenario s, List<SparsePhases.Target> targets, SparsePhases.Budget budget) {
+        SparsePhases.Budget scaled = new SparsePhases.Budget(budget.phases(), s.options().scaled(budget.harvestsPerPhase()),
+                s.options().scaled(budget.writesPerPhase()), budget.minObservations());
+        s.perturbation().on();
+        try {
+            return new SparsePhases(s, targets, vcpus(s), scaled).run();
+        } finally {
+            s.perturbation().off();
+        }
+    }
+
+    /** Records what the rule covered (the sparse outcome plus {@code denseWrites} and {@code denseHarvests} of the selftest oracle). */
+    private static Concurrency covered(Scenario s, SparsePhases.Outcome o, long denseWrites, long denseHarvests, String styles,
+                                       SparsePhases.Budget budget, boolean withRandom) {
+        String writers = "kit threads, batches of " + SparsePhases.MIN_BATCH + "-" + SparsePhases.MAX_BATCH + " writes"
+                + (withRandom ? "; then the backend's random-writing guest" : "");
+        Concurrency c = new Concurrency(o.vcpus(), writers, o.writes() + denseWrites, o.harvests() + denseHarvests, styles,
+                o.observations(), budget.minObservations(), s.perturbation().settings());
+        s.recorder().concurrency(c);
+        s.recorder().summarise(c.describe());
+        return c;
+    }
+
+    /** Ends the rule with an ERROR when the writes it could judge are too few to trust a PASS. */
+    private static void requireCoverage(Concurrency c) {
+        if (c.observations() < c.minObservations()) {
+            throw new BackendError("insufficient coverage: " + c.observations() + " writes could be judged against a harvest "
+                    + "that ran while vCPUs wrote, " + c.minObservations() + " required (" + c.describe() + ")");
+        }
     }
 
     static void concurrentWritesToOneWordAreAllReported(Scenario s) throws Exception {
-        int vcpus = Math.min(s.caps().maxVcpus(), 4);
+        if (!s.has(Capability.GET_DIRTY_LOG) && !s.has(Capability.USER_DIRTY_LOG)) {
+            throw new NotApplicable("needs KVM_GET_DIRTY_LOG or KVM_SWITCH_DIRTY_LOG, and the backend declares neither");
+        }
+        int vcpus = vcpus(s);
+        Harvester.Style style = Harvester.Style.preferred(s);
         long npages = (1L << 8) + 3;
         Scenario.Slot slot = s.createSlot(npages, KvmApi.KVM_MEM_LOG_DIRTY_PAGES);
+        Harvester harvester = style.on(s, slot);
         for (int v = 0; v < vcpus; v++) {
             s.vcpu(v);
         }
@@ -106,21 +241,23 @@ final class ConcurrencyChecks {
             t.setDaemon(true);
             return t;
         });
+        s.perturbation().on();
         try {
             int rounds = s.options().scaled(WORD_ROUNDS);
+            long writes = 0;
             for (int round = 1; round <= rounds; round++) {
                 CountDownLatch go = new CountDownLatch(1);
                 List<Future<IoctlResult<Integer>>> runs = new ArrayList<>();
                 for (int v = 0; v < vcpus; v++) {
                     int vcpu = v;
-                    List<GuestWrite> writes = new ArrayList<>();
+                    List<GuestWrite> writes1 = new ArrayList<>();
                     // vCPU v takes pages v, v + n, v + 2n, ...: every 64-page word is shared by all vCPUs.
                     for (long p = v; p < npages; p += vcpus) {
-                        writes.add(new GuestWrite(slot.gpaOf(p), round));
+                        writes1.add(new GuestWrite(slot.gpaOf(p), ((long) round << 32) | p));
                     }
                     runs.add(pool.submit(() -> {
                         go.await();
-                        return s.runWrites(vcpu, writes, "every " + vcpus + "th page from page " + vcpu);
+                        return s.runWrites(vcpu, writes1, "every " + vcpus + "th page from page " + vcpu);
                     }));
                 }
                 go.countDown();
@@ -130,7 +267,8 @@ final class ConcurrencyChecks {
                         throw new BackendError("vcpu" + v + " failed guest writes inside the slot: " + CallText.show(r));
                     }
                 }
-                UserBitmap got = s.getDirtyLog(slot);
+                writes += npages;
+                UserBitmap got = harvester.harvest();
                 List<Long> missing = new ArrayList<>();
                 for (long p = 0; p < npages; p++) {
                     if (!got.isSet(p)) {
@@ -138,12 +276,18 @@ final class ConcurrencyChecks {
                     }
                 }
                 Expect.that(missing.isEmpty() && got.bitsPastEnd().isEmpty(),
-                        "GET after " + vcpus + " vCPUs wrote all " + npages + " pages at once (round " + round + ")",
+                        style + " after " + vcpus + " vCPUs wrote all " + npages + " pages at once (round " + round + ")",
                         "every page reported", "pages " + UserBitmap.abbreviate(missing) + " missing"
                                 + (got.bitsPastEnd().isEmpty() ? "" : ", bits past npages " + got.bitsPastEnd()));
             }
-            s.recorder().summarise(rounds + " rounds of " + vcpus + " vCPUs writing all " + npages + " pages at once");
+            s.perturbation().off();
+            Concurrency c = new Concurrency(vcpus, "kit threads, one batch per vCPU per round", writes, rounds, style.name(),
+                    writes, writes, s.perturbation().settings());
+            s.recorder().concurrency(c);
+            s.recorder().summarise(rounds + " rounds of " + vcpus + " vCPUs writing all " + npages + " pages at once ("
+                    + style + "); " + c.perturbation().describe());
         } finally {
+            s.perturbation().off();
             pool.shutdownNow();
         }
     }
@@ -156,12 +300,22 @@ final class ConcurrencyChecks {
     private record Harvest(String name, long begin, long end, UserBitmap bitmap) {
     }
 
-    private static void oracle(Scenario s, Harvester.Style style, boolean precision) {
-        int vcpus = Math.min(s.caps().maxVcpus(), 4);
+    /** Runs the selftest oracle; returns its guest writes and harvests. */
+    private static long[] oracle(Scenario s, Harvester.Style style) {
+        s.perturbation().on();
+        try {
+            return oracleRun(s, style);
+        } finally {
+            s.perturbation().off();
+        }
+    }
+
+    private static long[] oracleRun(Scenario s, Harvester.Style style) {
+        int vcpus = vcpus(s);
         Scenario.Slot slot = s.createSlot(NPAGES, KvmApi.KVM_MEM_LOG_DIRTY_PAGES);
         Harvester harvester = style.on(s, slot);
         int cycle = Kind.values().length;
-        int iterations = cycle * s.options().scaled((precision ? PRECISION_ROUNDS : ORACLE_ROUNDS) / cycle);
+        int iterations = cycle * s.options().scaled(ORACLE_ROUNDS / cycle);
         long[] startTime = new long[iterations + 1];
         long[] stopTime = new long[iterations + 1];
         List<Snapshot> snapshots = new ArrayList<>();
@@ -206,13 +360,8 @@ final class ConcurrencyChecks {
         if (total == 0) {
             throw new BackendError("the vCPUs completed no write in " + iterations + " iterations of random writes");
         }
-        if (precision) {
-            checkPrecision(snapshots, harvests, stopTime);
-        } else {
-            checkNoLostWrite(snapshots, harvests, startTime, stopTime);
-        }
-        s.recorder().summarise(iterations + " iterations of " + vcpus + " vCPUs, " + total + " guest writes, " + harvests.size()
-                + " harvests (" + style.name() + ")");
+        checkNoLostWrite(snapshots, harvests, startTime, stopTime);
+        return new long[] {total, harvests.size()};
     }
 
     /**
@@ -275,41 +424,6 @@ final class ConcurrencyChecks {
         Expect.that(lost.isEmpty(), "writes completed before a harvest was invoked",
                 "each reported by that harvest or an earlier one that returned after it",
                 count + " lost, e.g. " + String.join("; ", lost));
-    }
-
-    private static void checkPrecision(List<Snapshot> snapshots, List<Harvest> harvests, long[] stopTime) {
-        List<String> stale = new ArrayList<>();
-        int count = 0;
-        for (int k = 0; k < harvests.size(); k++) {
-            Harvest h = harvests.get(k);
-            long since = k == 0 ? Long.MIN_VALUE : harvests.get(k - 1).begin();
-            Snapshot before = snapshots.get(0);
-            Snapshot after = null;
-            for (Snapshot snap : snapshots) {
-                if (k > 0 && snap.end() < since) {
-                    before = snap;
-                }
-                if (after == null && snap.begin() > h.end()) {
-                    after = snap;
-                }
-            }
-            if (after == null) {
-                continue;
-            }
-            for (long p : h.bitmap().pages()) {
-                long v = before.values()[(int) p];
-                boolean quiet = v == after.values()[(int) p] && (v == 0 || stopTime[(int) v] < since);
-                if (quiet) {
-                    count++;
-                    if (stale.size() < 5) {
-                        stale.add("page " + p + " by " + h.name() + (v == 0 ? " (never written)"
-                                : " (last written in iteration " + v + ", before " + harvests.get(k - 1).name() + " began)"));
-                    }
-                }
-            }
-        }
-        Expect.that(stale.isEmpty(), "pages reported by a harvest", "only pages written since the previous harvest began",
-                count + " reported without such a write, e.g. " + String.join("; ", stale));
     }
 
     private static Snapshot snapshot(Scenario s, Scenario.Slot slot, String when) {

@@ -103,6 +103,9 @@ public final class ConformanceRunner {
             return withSeconds(r, t0);
         } catch (TimeoutException e) {
             worker.interrupt();
+            if (scenario.get() != null) {
+                scenario.get().perturbation().off();
+            }
             closeQuietly(scenario.get());
             return result(rule, Verdict.ERROR, "timed out after " + String.format(Locale.ROOT, "%.1f", timeout.toMillis() / 1000.0)
                     + " s: the backend did not return (the run went on; the hung thread was abandoned)", scenario.get(), t0);
@@ -149,7 +152,7 @@ public final class ConformanceRunner {
     private static RuleResult classify(Rule rule, Throwable t, Scenario s, long t0) {
         return switch (t) {
             case RuleFailure f -> new RuleResult(rule, Verdict.FAIL, f.getMessage(), f.expected(), f.actual(), s.recorder().steps(),
-                    seconds(t0));
+                    seconds(t0), s.recorder().concurrency());
             case NotApplicable n -> result(rule, Verdict.NOT_APPLICABLE, n.getMessage(), s, t0);
             case BackendError b -> result(rule, Verdict.ERROR, b.getMessage(), s, t0);
             default -> result(rule, Verdict.ERROR, describe(t), s, t0);
@@ -157,11 +160,13 @@ public final class ConformanceRunner {
     }
 
     private static RuleResult result(Rule rule, Verdict verdict, String message, Scenario s, long t0) {
-        return new RuleResult(rule, verdict, message, "", "", s == null ? List.of() : s.recorder().steps(), seconds(t0));
+        return new RuleResult(rule, verdict, message, "", "", s == null ? List.of() : s.recorder().steps(), seconds(t0),
+                s == null ? null : s.recorder().concurrency());
     }
 
     private static RuleResult withSeconds(RuleResult r, long t0) {
-        return new RuleResult(r.rule(), r.verdict(), r.message(), r.expected(), r.actual(), r.scenario(), seconds(t0));
+        return new RuleResult(r.rule(), r.verdict(), r.message(), r.expected(), r.actual(), r.scenario(), seconds(t0),
+                r.concurrency());
     }
 
     private static double seconds(long t0) {

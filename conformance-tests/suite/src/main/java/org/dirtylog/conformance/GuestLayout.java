@@ -38,6 +38,12 @@ public final class GuestLayout {
         return start;
     }
 
+    /** Returns true when a range of {@code bytes} bytes still fits in the backend's window. */
+    public synchronized boolean fits(long bytes) {
+        long end = nextGpa + bytes;
+        return end <= guestPhysLimit && end > nextGpa;
+    }
+
     /** Returns the next unused slot id. */
     public synchronized int nextSlotId() {
         return nextSlotId++;

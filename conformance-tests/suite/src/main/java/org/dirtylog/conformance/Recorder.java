@@ -16,6 +16,7 @@ public final class Recorder {
     private final List<Step> steps = new ArrayList<>();
     private int dropped;
     private volatile String summary = "";
+    private volatile Concurrency concurrency;
 
     /** Records a step. */
     public synchronized void record(String actor, String call, String result) {
@@ -43,6 +44,16 @@ public final class Recorder {
     /** Sets the one line a PASS verdict shows, e.g. how many writes a randomized rule checked. */
     public void summarise(String line) {
         summary = line;
+    }
+
+    /** Records what a race rule covered, for the certificate. */
+    public void concurrency(Concurrency covered) {
+        concurrency = covered;
+    }
+
+    /** Returns what a race rule covered, or null. */
+    public Concurrency concurrency() {
+        return concurrency;
     }
 
     /** Returns the line set by {@link #summarise(String)}, empty if none. */

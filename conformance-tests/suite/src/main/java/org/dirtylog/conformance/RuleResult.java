@@ -12,11 +12,20 @@ import java.util.List;
  * @param actual what the backend did (FAIL only, else empty)
  * @param scenario the calls the rule made, in order, with their results
  * @param seconds wall time of the rule
+ * @param concurrency what a race rule covered (vCPUs, writes, harvests, judged writes,
+ *                    perturbation); null for the other rules and for a race rule that did not
+ *                    get that far
  */
 public record RuleResult(Rule rule, Verdict verdict, String message, String expected, String actual,
-                         List<Step> scenario, double seconds) {
+                         List<Step> scenario, double seconds, Concurrency concurrency) {
 
     public RuleResult {
         scenario = List.copyOf(scenario);
+    }
+
+    /** Returns a result without a concurrency record. */
+    public RuleResult(Rule rule, Verdict verdict, String message, String expected, String actual, List<Step> scenario,
+                      double seconds) {
+        this(rule, verdict, message, expected, actual, scenario, seconds, null);
     }
 }

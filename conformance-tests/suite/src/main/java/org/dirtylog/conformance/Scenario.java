@@ -77,6 +77,7 @@ public final class Scenario implements AutoCloseable {
     private final SplittableRandom random;
     private final Recorder recorder;
     private final GuestLayout layout;
+    private final Perturbation perturbation;
     private final Map<Integer, BackendVcpu> vcpus = new LinkedHashMap<>();
     private final List<RandomWriter> running = Collections.synchronizedList(new ArrayList<>());
     private final Map<Long, String> memoryNames = new ConcurrentHashMap<>();
@@ -87,7 +88,12 @@ public final class Scenario implements AutoCloseable {
     private final Scenario parent;
 
     Scenario(DirtyLogBackend backend, BackendVm vm, long seed, RunOptions options) {
+        this(backend, vm, seed, options, Perturbation.forRule(backend, seed));
+    }
+
+    Scenario(DirtyLogBackend backend, BackendVm vm, long seed, RunOptions options, Perturbation perturbation) {
         this.backend = backend;
+        this.perturbation = perturbation;
         this.vm = vm;
         this.caps = backend.capabilities();
         this.seed = seed;
@@ -108,6 +114,7 @@ public final class Scenario implements AutoCloseable {
         // A fork keeps its own steps: the parent shows only what it replays itself.
         this.recorder = new Recorder();
         this.layout = new GuestLayout(caps);
+        this.perturbation = parent.perturbation;
         this.parent = parent;
     }
 
@@ -144,6 +151,11 @@ public final class Scenario implements AutoCloseable {
     /** Returns the rule's recorder of steps and its summary line. */
     public Recorder recorder() {
         return recorder;
+    }
+
+    /** Returns the schedule perturbation of this rule (the race rules turn it on while vCPUs write). */
+    public Perturbation perturbation() {
+        return perturbation;
     }
 
     /** Returns where the scenario places slots and which values its writes store. */
@@ -211,8 +223,13 @@ public final class Scenario implements AutoCloseable {
 
     /** Creates a slot of {@code npages} pages with {@code flags} and returns it; anything but 0 fails the rule. */
     public Slot createSlot(long npages, int flags) {
+        return createSlot(layout.nextSlotId(), npages, flags);
+    }
+
+    /** Creates slot {@code id} of {@code npages} pages with {@code flags} and returns it; anything but 0 fails the rule. */
+    public Slot createSlot(int id, long npages, int flags) {
         UserMemory memory = mmap(npages * KvmApi.PAGE_SIZE);
-        Slot slot = new Slot(layout.nextSlotId(), layout.allocateGpa(npages * KvmApi.PAGE_SIZE), npages, flags, memory);
+        Slot slot = new Slot(id, layout.allocateGpa(npages * KvmApi.PAGE_SIZE), npages, flags, memory);
         Expect.value(setUserMemoryRegion(slot.region()), 0, "creating slot " + slot.id());
         return slot;
     }
@@ -413,9 +430,12 @@ public final class Scenario implements AutoCloseable {
         return r.value();
     }
 
-    /** Releases writers, vCPUs and the VM; safe to call twice. */
+    /** Releases writers, vCPUs and the VM and turns the perturbation off; safe to call twice. */
     @Override
     public void close() {
+        if (parent == null) {
+            perturbation.off();
+        }
         List<Scenario> openForks;
         synchronized (forks) {
             openForks = new ArrayList<>(forks);

@@ -75,11 +75,12 @@ public final class SequenceRunner {
         return Optional.empty();
     }
 
+    /** Returns the slot id of a selector: the last selector is the highest id, {@code KVM_CAP_NR_MEMSLOTS - 1}. */
     private int slotId(int selector) {
         return switch (selector) {
             case Op.OUT_OF_RANGE -> s.nrMemslots();
             case Op.NO_ADDRESS_SPACE -> 0x7fff << KvmApi.ADDRESS_SPACE_SHIFT;
-            default -> selector;
+            default -> selector == SpecModel.SLOT_IDS - 1 ? Math.max(s.nrMemslots() - 1, selector) : selector;
         };
     }
 

@@ -12,9 +12,10 @@ import org.quicktheories.generators.Generate;
  * while generating so that most operations hit existing slots and pages (a purely random
  * sequence would almost never harvest a dirty page), and mixes in invalid arguments.
  *
- * <p>Harvest style is fixed per slot id: even ids use {@code KVM_GET_DIRTY_LOG}, odd ids
- * {@code KVM_SWITCH_DIRTY_LOG} when the backend has it, because the RFC leaves open what
- * mixing the two on one slot does (4.40 note).
+ * <p>Harvest style is fixed per slot id within a sequence, because the RFC leaves open what
+ * mixing the two on one slot does (4.40 note), and drawn per sequence when the backend has
+ * {@code KVM_SWITCH_DIRTY_LOG}: across sequences every slot id, the highest one included, is
+ * harvested both ways.
  */
 public final class OpGenerator {
 
@@ -34,9 +35,9 @@ public final class OpGenerator {
         this.maxLength = maxLength;
     }
 
-    /** Returns true when slot id {@code slot} is harvested with {@code KVM_SWITCH_DIRTY_LOG}. */
-    public boolean switchStyle(int slot) {
-        return hasSwitch && slot >= 0 && (slot & 1) == 1;
+    /** Returns true when slot selector {@code slot} is harvested with {@code KVM_SWITCH_DIRTY_LOG} under {@code styles}. */
+    private static boolean switchStyle(boolean[] styles, int slot) {
+        return slot >= 0 && styles[slot];
     }
 
     /** Returns the generator of whole sequences. */
@@ -47,9 +48,13 @@ public final class OpGenerator {
     private List<Op> generate(RandomnessSource rs) {
         int length = Generate.range(minLength, maxLength).generate(rs);
         SpecModel shadow = new SpecModel();
+        boolean[] styles = new boolean[SpecModel.SLOT_IDS];
+        for (int slot = 0; slot < styles.length; slot++) {
+            styles[slot] = hasSwitch && pick(rs, 0, 1) == 1;
+        }
         List<Op> ops = new ArrayList<>(length);
         for (int i = 0; i < length; i++) {
-            Op op = next(rs, shadow);
+            Op op = next(rs, shadow, styles);
             shadow.apply(op);
             ops.add(op);
         }
@@ -60,7 +65,7 @@ public final class OpGenerator {
         return Generate.range(lowInclusive, highInclusive).generate(rs);
     }
 
-    private Op next(RandomnessSource rs, SpecModel m) {
+    private Op next(RandomnessSource rs, SpecModel m, boolean[] styles) {
         List<Integer> existing = new ArrayList<>();
         List<Integer> logged = new ArrayList<>();
         for (int s = 0; s < SpecModel.SLOT_IDS; s++) {
@@ -87,7 +92,7 @@ public final class OpGenerator {
         if (kind < 55) {
             List<Integer> from = logged.isEmpty() ? existing : logged;
             int slot = from.get(pick(rs, 0, from.size() - 1));
-            return switchStyle(slot) ? new Op.Switch(slot) : new Op.Get(slot, pick(rs, 0, 9) == 0);
+            return switchStyle(styles, slot) ? new Op.Switch(slot) : new Op.Get(slot, pick(rs, 0, 9) == 0);
         }
         if (kind < 70) {
             int slot = pick(rs, 0, SpecModel.SLOT_IDS - 1);
@@ -113,10 +118,10 @@ public final class OpGenerator {
             }
             return region(slot, m.flagsOf(slot), m, m.startOf(slot), m.memoryOf(slot));
         }
-        return invalid(rs, m, existing);
+        return invalid(rs, m, existing, styles);
     }
 
-    private Op invalid(RandomnessSource rs, SpecModel m, List<Integer> existing) {
+    private Op invalid(RandomnessSource rs, SpecModel m, List<Integer> existing, boolean[] styles) {
         int slot = existing.isEmpty() ? 0 : existing.get(pick(rs, 0, existing.size() - 1));
         long start = m.exists(slot) ? m.startOf(slot) : 0;
         return switch (pick(rs, 0, 8)) {
@@ -134,7 +139,7 @@ public final class OpGenerator {
                     : new Op.Get(Op.OUT_OF_RANGE, false);
             case 7 -> {
                 int any = pick(rs, 0, SpecModel.SLOT_IDS - 1);
-                yield switchStyle(any) ? new Op.Switch(any) : new Op.Get(any, pick(rs, 0, 1) == 0);
+                yield switchStyle(styles, any) ? new Op.Switch(any) : new Op.Get(any, pick(rs, 0, 1) == 0);
             }
             default -> {
                 int window = pick(rs, 0, SpecModel.WINDOWS - 1);

@@ -69,12 +69,16 @@ public final class SpecModel {
         return SIZES[slot];
     }
 
-    /** Returns {@code 0}..{@code 3}, {@code NR} or {@code as0x7fff:0} for a selector. */
+    /**
+     * Returns {@code 0}..{@code 2}, {@code KVM_CAP_NR_MEMSLOTS-1} (the last selector, which the
+     * runner maps to the highest slot id), {@code KVM_CAP_NR_MEMSLOTS} or {@code as0x7fff:0}
+     * for a selector.
+     */
     public static String slotName(int slot) {
         return switch (slot) {
             case Op.OUT_OF_RANGE -> "KVM_CAP_NR_MEMSLOTS";
             case Op.NO_ADDRESS_SPACE -> "as0x7fff:0";
-            default -> String.valueOf(slot);
+            default -> slot == SLOT_IDS - 1 ? "KVM_CAP_NR_MEMSLOTS-1" : String.valueOf(slot);
         };
     }
 

@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Path;
 import org.dirtylog.conformance.Certificate;
+import org.dirtylog.conformance.Concurrency;
+import org.dirtylog.conformance.Perturbation;
 import org.dirtylog.conformance.RuleResult;
 import org.dirtylog.conformance.Step;
 import org.dirtylog.conformance.Verdict;
@@ -57,6 +59,9 @@ public final class CertificateJson {
             n.put("verdict", r.verdict().name());
             n.put("message", r.message());
             n.put("seconds", round(r.seconds()));
+            if (r.concurrency() != null) {
+                concurrency(n.putObject("concurrency"), r.concurrency());
+            }
             if (r.verdict() == Verdict.FAIL) {
                 n.put("expected", r.expected());
                 n.put("actual", r.actual());
@@ -73,6 +78,33 @@ public final class CertificateJson {
         ObjectNode summary = root.putObject("summary");
         c.summary().forEach((v, n) -> summary.put(v.name(), n));
         return root;
+    }
+
+    /** Fills {@code n} with what a race rule covered and how its schedule was perturbed. */
+    private static void concurrency(ObjectNode n, Concurrency c) {
+        n.put("vcpus", c.vcpus());
+        n.put("writers", c.writers());
+        n.put("writes", c.writes());
+        n.put("harvests", c.harvests());
+        n.put("harvest_styles", c.harvestStyles());
+        n.put("judged_writes", c.observations());
+        n.put("min_judged_writes", c.minObservations());
+        Perturbation.Settings p = c.perturbation();
+        ObjectNode pn = n.putObject("perturbation");
+        pn.put("mode", p.mode());
+        pn.put("on", p.agentOn());
+        if (p.agentOn()) {
+            pn.put("probability", p.probability());
+            pn.put("max_delay_us", p.maxDelayNanos() / 1000.0);
+            pn.put("seed", Long.toString(p.seed()));
+            pn.put("instrumented_classes", p.instrumentedClasses());
+            pn.put("noise_points", p.points());
+            pn.put("delays", p.delays());
+            pn.put("threads", Perturbation.THREADS);
+        } else {
+            pn.put("reason", p.reason());
+        }
+        pn.put("kit_side", Perturbation.KIT_SIDE);
     }
 
     /** Writes the certificate to {@code file}. */

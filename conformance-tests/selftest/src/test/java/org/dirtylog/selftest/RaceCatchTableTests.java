@@ -1,0 +1,159 @@
+package org.dirtylog.selftest;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Supplier;
+import java.util.stream.Collectors;
+import org.dirtylog.arch.ia64.Ia64ReferenceBackend;
+import org.dirtylog.arch.ppc.Book3sReferenceBackend;
+import org.dirtylog.arch.x86.X86ReferenceBackend;
+import org.dirtylog.conformance.Certificate;
+import org.dirtylog.conformance.ConformanceRunner;
+import org.dirtylog.conformance.RunOptions;
+import org.dirtylog.conformance.Verdict;
+import org.dirtylog.kvm.Defect;
+import org.dirtylog.spi.DirtyLogBackend;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The measuring harness of the README's catch table (not part of the default build): every
+ * race bug class, seeds 1 to 10 at default effort, which race rule FAILed; and the correct
+ * backends on the same seeds, which must never FAIL. Run with the perturbation agent attached,
+ * as the module's surefire configuration does:
+ * {@code ./mvnw -B verify -pl conformance-tests/selftest -am -Dgroups=measure
+ * -Dselftest.excludedGroups=none -Dtest=RaceCatchTableTests -Dsurefire.failIfNoSpecifiedTests=false}.
+ * Writes {@code target/race-catch-table.md}. The independent backend's variants are included
+ * when its module is on the test class path.
+ */
+@Tag("measure")
+class RaceCatchTableTests {
+
+    private static final int SEEDS = 10;
+    private static final String RULES = "RACE-*,PREC-01";
+
+    @Test
+    void catchTableOfEveryRaceBugClassOnTenSeeds() throws IOException {
+        Map<String, Supplier<DirtyLogBackend>> broken = new LinkedHashMap<>();
+        for (Defect d : List.of(Defect.WRITE_PROTECT_BEFORE_SWAP, Defect.NON_ATOMIC_BIT_SET, Defect.FLUSH_AFTER_UNLOCK,
+                Defect.NO_GRACE_PERIOD)) {
+            broken.put("x86 + " + d, () -> new X86ReferenceBackend(Set.of(d)));
+            if (d != Defect.WRITE_PROTECT_BEFORE_SWAP) {
+                broken.put("ppc + " + d, () -> new Book3sReferenceBackend(Set.of(d)));
+                broken.put("ia64 + " + d, () -> new Ia64ReferenceBackend(Set.of(d)));
+            }
+        }
+        Map<String, Supplier<DirtyLogBackend>> correct = new LinkedHashMap<>();
+        correct.put("reference-x86", X86ReferenceBackend::new);
+        correct.put("reference-ppc", Book3sReferenceBackend::new);
+        correct.put("reference-ia64", Ia64ReferenceBackend::new);
+        independent(broken, correct);
+
+        StringBuilder table = new StringBuilder("| bug class | " + seedsHeader() + " | caught |\n|---|"
+                + "---|".repeat(SEEDS + 1) + "\n");
+        List<String> uncaught = new ArrayList<>();
+        for (Map.Entry<String, Supplier<DirtyLogBackend>> e : broken.entrySet()) {
+            StringBuilder row = new StringBuilder("| " + e.getKey() + " |");
+            int caught = 0;
+            for (int seed = 1; seed <= SEEDS; seed++) {
+                Certificate c = certify(e.getValue().get(), seed);
+                String failed = c.results().stream().filter(r -> r.verdict() == Verdict.FAIL)
+                        .map(r -> r.rule().id()).collect(Collectors.joining(" "));
+                caught += failed.isEmpty() ? 0 : 1;
+                row.append(' ').append(failed.isEmpty() ? "**none**" : failed).append(" |");
+            }
+            row.append(' ').append(caught).append("/").append(SEEDS).append(" |\n");
+            table.append(row);
+            System.out.print(row);
+            if (caught < 9) {
+                uncaught.add(e.getKey() + " " + caught + "/" + SEEDS);
+            }
+        }
+        table.append("\n| correct backend | seeds without FAIL or ERROR | race rules, mean seconds per seed | whole catalogue, "
+                + "seconds (seed 1) |\n|---|---|---|---|\n");
+        List<String> falseFails = new ArrayList<>();
+        for (Map.Entry<String, Supplier<DirtyLogBackend>> e : correct.entrySet()) {
+            int clean = 0;
+            double seconds = 0;
+            for (int seed = 1; seed <= SEEDS; seed++) {
+                Certificate c = certify(e.getValue().get(), seed);
+                seconds += c.seconds();
+                boolean anyFail = c.results().stream().anyMatch(r -> r.verdict() == Verdict.FAIL || r.verdict() == Verdict.ERROR);
+                clean += anyFail ? 0 : 1;
+                if (anyFail) {
+                    falseFails.add(e.getKey() + " seed " + seed + ": " + Certify.problems(c));
+                }
+            }
+            Certificate whole = Certify.all(e.getValue().get(), 1);
+            if (!whole.certified()) {
+                falseFails.add(e.getKey() + " whole catalogue: " + whole.reason());
+            }
+            String row = String.format(Locale.ROOT, "| %s | %d/%d | %.1f | %.1f |%n", e.getKey(), clean, SEEDS, seconds / SEEDS,
+                    whole.seconds());
+            table.append(row);
+            System.out.print(row);
+        }
+        Path out = Path.of("target", "race-catch-table.md");
+        Files.createDirectories(out.getParent());
+        Files.writeString(out, table.toString());
+        System.out.println(table);
+        assertTrue(falseFails.isEmpty(), () -> "a correct backend failed: " + falseFails);
+        System.out.println("below 9/10: " + uncaught);
+    }
+
+    private static Certificate certify(DirtyLogBackend backend, long seed) {
+        return new ConformanceRunner(RunOptions.withSeed(seed).withRules(RULES), System.out).certify(backend);
+    }
+
+    private static String seedsHeader() {
+        List<String> seeds = new ArrayList<>();
+        for (int seed = 1; seed <= SEEDS; seed++) {
+            seeds.add("seed " + seed);
+        }
+        return String.join(" | ", seeds);
+    }
+
+    /** Adds the independent backend and its variants when its module is on the class path. */
+    @SuppressWarnings("unchecked")
+    private static void independent(Map<String, Supplier<DirtyLogBackend>> broken, Map<String, Supplier<DirtyLogBackend>> correct) {
+        Class<?> factory;
+        try {
+            factory = Class.forName("org.dirtylog.independent.IndependentBackends");
+        } catch (ClassNotFoundException absent) {
+            System.out.println("the independent backend is not on the class path: reference defects only");
+            return;
+        }
+        try {
+            int n = ((List<DirtyLogBackend>) factory.getMethod("variants").invoke(null)).size();
+            for (int i = 0; i < n; i++) {
+                int index = i;
+                Supplier<DirtyLogBackend> variant = () -> {
+                    try {
+                        return ((List<DirtyLogBackend>) factory.getMethod("variants").invoke(null)).get(index);
+                    } catch (ReflectiveOperationException e) {
+                        throw new IllegalStateException(e);
+                    }
+                };
+                broken.put(variant.get().name(), variant);
+            }
+            correct.put("independent", () -> {
+                try {
+                    return (DirtyLogBackend) factory.getMethod("correct").invoke(null);
+                } catch (ReflectiveOperationException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
