@@ -1,4 +1,4 @@
-package org.dirtylog.cli;
+package org.dirtylog.architecture;
 
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
@@ -10,7 +10,8 @@ import com.tngtech.archunit.lang.ArchRule;
 
 /**
  * Keeps the dependency direction of the kit: SPI <- reference core <- architecture adapters,
- * SPI <- conformance suite; the generic core never asks "which arch am I".
+ * SPI <- conformance suite; the generic core never asks "which arch am I"; test fixtures are
+ * used by tests only. Runs over the main classes of every module.
  */
 @AnalyzeClasses(packages = "org.dirtylog", importOptions = ImportOption.DoNotIncludeTests.class)
 class ArchitectureTests {
@@ -19,14 +20,15 @@ class ArchitectureTests {
     static final ArchRule the_spi_depends_on_nothing_else_of_the_kit =
             noClasses().that().resideInAPackage("org.dirtylog.spi..")
                     .should().dependOnClassesThat().resideInAnyPackage(
-                            "org.dirtylog.kvm..", "org.dirtylog.arch..", "org.dirtylog.conformance..",
-                            "org.dirtylog.spec..", "org.dirtylog.cli..");
+                            "org.dirtylog.kvm..", "org.dirtylog.arch..", "org.dirtylog.defects..",
+                            "org.dirtylog.conformance..", "org.dirtylog.spec..", "org.dirtylog.cli..",
+                            "org.dirtylog.bench..");
 
     @ArchTest
     static final ArchRule the_generic_core_never_depends_on_an_architecture_adapter =
             noClasses().that().resideInAPackage("org.dirtylog.kvm..")
                     .should().dependOnClassesThat().resideInAnyPackage(
-                            "org.dirtylog.arch..", "org.dirtylog.conformance..",
+                            "org.dirtylog.arch..", "org.dirtylog.defects..", "org.dirtylog.conformance..",
                             "org.dirtylog.spec..", "org.dirtylog.cli..");
 
     @ArchTest
@@ -35,10 +37,15 @@ class ArchitectureTests {
                     .should().notDependOnEachOther();
 
     @ArchTest
+    static final ArchRule no_main_code_depends_on_the_test_fixtures =
+            noClasses().that().resideOutsideOfPackage("org.dirtylog.defects..")
+                    .should().dependOnClassesThat().resideInAPackage("org.dirtylog.defects..");
+
+    @ArchTest
     static final ArchRule the_suite_knows_backends_only_through_the_spi =
             noClasses().that().resideInAPackage("org.dirtylog.conformance..")
                     .should().dependOnClassesThat().resideInAnyPackage(
-                            "org.dirtylog.kvm..", "org.dirtylog.arch..", "org.dirtylog.cli..");
+                            "org.dirtylog.kvm..", "org.dirtylog.arch..", "org.dirtylog.defects..", "org.dirtylog.cli..");
 
     @ArchTest
     static final ArchRule the_specification_runner_stands_alone =
