@@ -1,34 +1,49 @@
 package org.dirtylog.kvm;
 
-import java.util.EnumSet;
-import java.util.Set;
-
 /**
- * What the generic core asks of an architecture (the kernel's {@code kvm_arch_*} functions).
- * Default methods are the weak defaults; an adapter overrides what its architecture does
- * differently. The core never asks which architecture it runs on.
+ * What the generic core asks of an architecture (the kernel's {@code kvm_arch_*} functions):
+ * narrow questions, never the order of a harvest, which {@link DirtyLog} writes once for every
+ * architecture. Default methods are the weak defaults; an adapter overrides what its
+ * architecture does differently. The core never asks which architecture it runs on.
  *
- * <p>Hooks that change dirty-log state run under the VM's slots lock; vCPU-side hooks run
- * inside an SRCU read section of the vCPU's thread.
+ * <p>VM-side hooks take the {@link ArchContext} first and run under the VM's slots lock.
+ * vCPU-side hooks ({@link #isWritable}, {@link #makeWritable}, {@link #markPageDirty},
+ * {@link #markPagesDirty}) run on the vCPU's thread inside a read section of the memslots SRCU.
  */
 public interface ArchHooks {
 
     /** Returns the architecture's short name, e.g. {@code x86}. */
     String name();
 
-    /** Returns the defects this architecture can be built with (all but the x86-only ones by default). */
-    default Set<Defect> applicableDefects() {
-        return EnumSet.complementOf(EnumSet.of(Defect.WRITE_PROTECT_BEFORE_SWAP));
-    }
+    // ---- memslots ----
 
     /**
      * Returns fresh per-slot state with every page write-protected ({@code kvm_arch_create_memslot}).
      * Called when a slot is created or moved. Throws {@link OutOfMemoryError} for -ENOMEM.
      */
-    ArchMemslot createArchMemslot(Vm vm, long npages);
+    ArchMemslot createArchMemslot(ArchContext kvm, long npages);
+
+    /**
+     * Finishes a memslot change after the new memslots array was published and a grace period
+     * passed, before the core frees what only {@code old} used ({@code kvm_arch_commit_memory_region}).
+     * {@code old} is null for {@link MemslotChange#CREATE}, {@code next} for {@link MemslotChange#DELETE}.
+     *
+     * <p>Default: when logging was switched on in place, write-protect the slot and flush, so
+     * that a page made writable while logging was off faults again (b64d740e; TLA+: LogOn, then
+     * WriteProtect). Only now, after every vCPU sees the new bitmaps: earlier, a fault could find
+     * no bitmap and map the page writable unlogged. A moved or created slot starts write-protected.
+     */
+    default void commitMemoryRegion(ArchContext kvm, Memslot old, Memslot next, MemslotChange change) {
+        if (change == MemslotChange.FLAGS_ONLY && !old.dirtyLogged() && next.dirtyLogged()) {
+            writeProtectSlot(kvm, next);
+            flushRemoteTlbsMemslot(kvm, next);
+        }
+    }
+
+    // ---- vCPUs ----
 
     /** Returns the per-vCPU state of vCPU {@code id} ({@code kvm_arch_vcpu_create}); none by default. */
-    default Object createArchVcpu(Vm vm, int id) {
+    default Object createArchVcpu(int id) {
         return null;
     }
 
@@ -39,70 +54,71 @@ public interface ArchHooks {
     void makeWritable(Vcpu vcpu, Memslot slot, long page);
 
     /**
-     * Marks {@code page} dirty for the next harvest ({@code mark_page_dirty}): by default in the
-     * slot's active bitmap. TLA+: VcpuWriteFault(v).
+     * Marks {@code page} of a logged slot dirty for the next harvest: by default in the slot's
+     * active bitmap ({@code mark_page_dirty_in_slot}), loaded once. An architecture whose VMM or
+     * hardware keeps a log of its own marks that instead and moves it into the bitmap in
+     * {@link #syncDirtyLog}. TLA+: VcpuWriteFault(v).
      */
     default void markPageDirty(Vcpu vcpu, Memslot slot, long page) {
-        DirtyBitmap active = slot.dirtyBitmap();
-        vcpu.vm().widenSwapWindow();
-        active.set(page);
+        slot.dirtyBitmap().set(page);
     }
 
     /**
-     * Marks the frames {@code gfns[from..to)}, all inside {@code slot}, dirty for the next harvest
-     * (one run of a page-modification-log flush): by default in the slot's active bitmap, loaded
-     * once for the run. A run that loaded the bitmap just before an in-place swap is no different
-     * from one mark that did: the grace period after every swap waits for it. An architecture
-     * that overrides {@link #markPageDirty} must override this too. TLA+: VcpuWriteFault(v).
+     * Marks the frames {@code gfns[from..to)}, all inside the logged {@code slot}, dirty for the
+     * next harvest (one run of a page-modification-log flush): by default in the slot's active
+     * bitmap, loaded once for the run. A run that loaded the bitmap just before an in-place swap
+     * is no different from one mark that did: the grace period after every exchange waits for
+     * it. An architecture that overrides {@link #markPageDirty} must override this too.
+     * TLA+: VcpuWriteFault(v).
      */
     default void markPagesDirty(Vcpu vcpu, Memslot slot, long[] gfns, int from, int to) {
         DirtyBitmap active = slot.dirtyBitmap();
-        vcpu.vm().widenSwapWindow();
         long base = slot.baseGfn();
         for (int i = from; i < to; i++) {
             active.set(gfns[i] - base);
         }
     }
 
-    /**
-     * Write-protects every page of {@code slot} and flushes, so that when it returns every later
-     * write to the slot faults. Implementations end with {@link Vm#flushRemoteTlbs()}.
-     * TLA+: WriteProtect (or FlushShadowMappings).
-     */
-    void writeProtectSlot(Vm vm, Memslot slot);
+    // ---- harvest: the steps DirtyLog calls, in its order ----
 
     /**
-     * Harvests {@code slot}: returns 1 when it was clean (nothing changes), else makes the
-     * cleared cold bitmap active, leaves the previously active one cold and returns 0.
-     * Called under the slots lock for {@code KVM_SWITCH_DIRTY_LOG} and {@code KVM_GET_DIRTY_LOG}.
-     *
-     * <p>Default: the RFC's generic {@code kvm_update_dirty_log} (swap in place) made safe. The
-     * RFC swapped and returned: a vCPU that loaded the old active pointer just before the swap
-     * could set its bit after user space read the cold bitmap, and the next switch would clear
-     * that bit unseen (a lost write). The grace period after the swap closes that race
-     * (TLA+: SwapBitmaps then GracePeriod, property NoLostWrite). Then write-protect and flush,
-     * so later writes fault and mark the new active bitmap.
+     * Moves whatever the architecture logged outside the memslot's bitmap into its active
+     * bitmap, first thing in every harvest ({@code kvm_arch_sync_dirty_log}); nothing by default.
+     * TLA+: MergeVmmLog (ia64).
      */
-    default int updateDirtyLog(Vm vm, Memslot slot) {
-        if (!slot.dirtyBitmap().isDirty()) {
-            return 1;
-        }
-        vm.clearSpareBitmap(slot);
-        slot.swapBitmapsInPlace();                  // TLA+: SwapBitmaps
-        vm.gracePeriod();                           // TLA+: GracePeriod
-        vm.widenFlushWindow();
-        writeProtectSlot(vm, slot);                 // TLA+: WriteProtect / FlushShadowMappings
-        return 0;
+    default void syncDirtyLog(ArchContext kvm, Memslot slot) {
+    }
+
+    /** Returns how a harvest exchanges the slot's two bitmaps: {@link BitmapExchange#IN_PLACE} by default. */
+    default BitmapExchange bitmapExchange() {
+        return BitmapExchange.IN_PLACE;
     }
 
     /**
-     * Called after a move was published and a grace period passed, before the old state is
-     * closed: carries over whatever dirty state the architecture keeps outside the bitmaps (S5).
+     * Write-protects every page of {@code slot}, so that the next write to any of them faults
+     * ({@code kvm_mmu_slot_remove_write_access}); the caller flushes afterwards.
+     * TLA+: WriteProtect (FlushShadowMappings where the protection is a shadow-PTE flush).
      */
-    default void memslotMoved(Vm vm, Memslot old, Memslot moved) {
+    void writeProtectSlot(ArchContext kvm, Memslot slot);
+
+    /**
+     * Re-arms dirty tracking for the pages {@code firstPage + i} of {@code slot} whose bit
+     * {@code i} is set in {@code mask} ({@code kvm_arch_mmu_enable_log_dirty_pt_masked};
+     * {@code firstPage} is a multiple of 64); the caller flushes afterwards. The per-page harvests
+     * (a clear of 64-page words, a dirty-ring reset) re-arm through this. Default: write-protect
+     * the whole slot, which is never wrong (a page outside the mask faults once more and is marked
+     * again), only slower.
+     */
+    default void enableLogDirtyPtMasked(ArchContext kvm, Memslot slot, long firstPage, long mask) {
+        writeProtectSlot(kvm, slot);
     }
 
-    /** Called after logging was turned off and a grace period passed; no vCPU marks the slot any more. */
-    default void dirtyLoggingDisabled(Vm vm, Memslot slot) {
+    /**
+     * Flushes remote TLBs after the slot's protection was raised, so that no vCPU still stores
+     * through a mapping it found writable before ({@code kvm_arch_flush_remote_tlbs_memslot});
+     * by default the VM-wide {@link ArchContext#flushRemoteTlbs()}.
+     */
+    default void flushRemoteTlbsMemslot(ArchContext kvm, Memslot slot) {
+        kvm.flushRemoteTlbs();
     }
 }

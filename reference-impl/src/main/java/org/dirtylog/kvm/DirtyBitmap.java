@@ -5,7 +5,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.util.Set;
 import org.dirtylog.spi.KvmApi;
 
 /**
@@ -14,15 +13,32 @@ import org.dirtylog.spi.KvmApi;
  * bytes, bits at or past npages always 0. Its {@link #address()} is a real address that user
  * space reads with {@code MemorySegment.ofAddress(a).reinterpret(n)}.
  *
- * <p>Setting a bit is one atomic OR on its word. The bitmap also logs each word that goes from
- * zero to non-zero, so {@link #clear()} and {@link #isDirty()} cost O(dirty words), not
- * O(slot size). Freeing closes the bitmap's shared arena: any later access throws
+ * <p>Setting a bit is one atomic OR on its word ({@link #ATOMIC_OR}, the kernel's
+ * {@code set_bit_le}; a test fixture may allocate a bitmap with another {@link WordUpdate}).
+ * The bitmap also logs each word that goes from zero to non-zero, so {@link #clear()} and
+ * {@link #isDirty()} cost O(dirty words), not O(slot size). Freeing closes the bitmap's shared arena: any later access throws
  * {@link IllegalStateException} instead of silently reading freed memory.
  */
 public final class DirtyBitmap implements AutoCloseable {
 
+    /** How a vCPU sets bits in one 64-bit word of a bitmap. */
+    @FunctionalInterface
+    public interface WordUpdate {
+
+        /**
+         * Sets the bits of {@code mask} in the 8-byte aligned word at {@code byteOffset} of
+         * {@code bits} and returns the word's previous value.
+         */
+        long setBits(MemorySegment bits, long byteOffset, long mask);
+    }
+
     private static final VarHandle WORD = ValueLayout.JAVA_LONG.varHandle();
     private static final VarHandle LOGGED;
+
+    /** One lock-or on the word: concurrent sets never lose a bit (what 50e92b3c restored). */
+    public static final WordUpdate ATOMIC_OR =
+            // Native memory: one atomic read-modify-write of the 8-byte aligned word.
+            (bits, byteOffset, mask) -> (long) WORD.getAndBitwiseOr(bits, byteOffset, mask);
 
     static {
         try {
@@ -35,36 +51,41 @@ public final class DirtyBitmap implements AutoCloseable {
     private final Arena arena;
     private final MemorySegment bits;
     private final long npages;
-    private final boolean nonAtomicSet;
+    private final WordUpdate wordUpdate;
     private final int[] dirtyWords;
     @SuppressWarnings("unused")
     private volatile int logged;
     private volatile boolean overflowed;
     private volatile boolean dirty;
 
-    private DirtyBitmap(Arena arena, MemorySegment bits, long npages, boolean nonAtomicSet, boolean trackWords) {
+    private DirtyBitmap(Arena arena, MemorySegment bits, long npages, WordUpdate wordUpdate, boolean trackWords) {
         this.arena = arena;
         this.bits = bits;
         this.npages = npages;
-        this.nonAtomicSet = nonAtomicSet;
+        this.wordUpdate = wordUpdate;
         this.dirtyWords = trackWords ? new int[Math.toIntExact(bits.byteSize() >>> 3)] : null;
     }
 
     /**
-     * Returns a fresh all-zero bitmap for {@code npages} pages.
-     * Throws {@link OutOfMemoryError} when native memory is exhausted (the caller maps it to -ENOMEM).
-     *
-     * @param defects {@link Defect#NON_ATOMIC_BIT_SET} and {@link Defect#BITS_PAST_NPAGES} are honoured
+     * Returns a fresh all-zero bitmap for {@code npages} pages, with its dirty-word log and
+     * {@link #ATOMIC_OR}. Throws {@link OutOfMemoryError} when native memory is exhausted (the
+     * caller maps it to -ENOMEM).
      */
-    public static DirtyBitmap allocate(long npages, Set<Defect> defects) {
-        return allocate(npages, defects, true);
+    public static DirtyBitmap allocate(long npages) {
+        return allocate(npages, true, ATOMIC_OR);
     }
 
     /**
-     * Returns a fresh all-zero bitmap; {@code trackWords} false skips the dirty-word log (for a
-     * log that is drained word by word and never cleared whole, such as a VMM-side log).
+     * Returns a fresh all-zero bitmap with {@link #ATOMIC_OR}; {@code trackWords} false skips the
+     * dirty-word log (for a log that is drained word by word and never cleared whole, such as a
+     * VMM-side log).
      */
-    public static DirtyBitmap allocate(long npages, Set<Defect> defects, boolean trackWords) {
+    public static DirtyBitmap allocate(long npages, boolean trackWords) {
+        return allocate(npages, trackWords, ATOMIC_OR);
+    }
+
+    /** Returns a fresh all-zero bitmap whose {@link #set(long)} updates words with {@code wordUpdate}. */
+    public static DirtyBitmap allocate(long npages, boolean trackWords, WordUpdate wordUpdate) {
         if (npages < 1) {
             throw new IllegalArgumentException("a bitmap needs at least one page: " + npages);
         }
@@ -78,14 +99,7 @@ public final class DirtyBitmap implements AutoCloseable {
             arena.close();
             throw new OutOfMemoryError("dirty bitmap of " + bytes + " bytes: " + e.getMessage());
         }
-        DirtyBitmap bitmap = new DirtyBitmap(arena, bits, npages,
-                defects.contains(Defect.NON_ATOMIC_BIT_SET), trackWords);
-        if (defects.contains(Defect.BITS_PAST_NPAGES) && (npages & 63) != 0) {
-            long tail = -1L << (npages & 63);
-            // Native memory: the defect plants garbage bits past npages in the last word.
-            WORD.setVolatile(bits, bytes - Long.BYTES, tail);
-        }
-        return bitmap;
+        return new DirtyBitmap(arena, bits, npages, wordUpdate, trackWords);
     }
 
     /** Returns the user-space address of the first byte. */
@@ -110,23 +124,12 @@ public final class DirtyBitmap implements AutoCloseable {
 
     /**
      * Sets the bit of {@code page} and returns true when its word was zero before (the first
-     * dirty page of the word since the last clear). Atomic: concurrent sets never lose a bit.
-     * TLA+: VcpuWriteFault(v) (the mark-dirty half).
+     * dirty page of the word since the last clear). With {@link #ATOMIC_OR} concurrent sets
+     * never lose a bit. TLA+: VcpuWriteFault(v) (the mark-dirty half).
      */
     public boolean set(long page) {
         markDirty();
-        long offset = (page >>> 6) << 3;
-        long mask = 1L << (page & 63);
-        long old;
-        if (nonAtomicSet) {
-            // Native memory: the 50e92b3c bug, a plain read-modify-write with its window widened.
-            old = (long) WORD.getVolatile(bits, offset);
-            Thread.yield();
-            WORD.setVolatile(bits, offset, old | mask);
-        } else {
-            // Native memory: one lock-or on the 8-byte aligned word.
-            old = (long) WORD.getAndBitwiseOr(bits, offset, mask);
-        }
+        long old = wordUpdate.setBits(bits, (page >>> 6) << 3, 1L << (page & 63));
         if (old == 0) {
             logWord(page >>> 6);
             return true;

@@ -7,8 +7,8 @@ import org.dirtylog.spi.KvmApi;
  * One memory slot ({@code struct kvm_memory_slot}): a page-aligned range of guest physical
  * memory backed by user memory at {@code userspaceAddr}, with two dirty bitmaps when
  * {@code KVM_MEM_LOG_DIRTY_PAGES} is set. Everything but the bitmap pair is immutable; the pair
- * is exchanged either by publishing a copy ({@link #withBitmapsExchanged()}, x86) or in place
- * ({@link #swapBitmapsInPlace()}, the RFC's generic {@code kvm_update_dirty_log}).
+ * is exchanged by the harvest either by publishing a copy ({@link #withBitmapsExchanged()}) or in
+ * place ({@link #swapBitmapsInPlace()}), as the architecture's {@link BitmapExchange} says.
  */
 public final class Memslot {
 
@@ -95,8 +95,8 @@ public final class Memslot {
         return gfn < baseGfn + npages && baseGfn < gfn + pages;
     }
 
-    /** Returns a copy whose active and cold bitmaps are exchanged (x86: for the next memslots array). */
-    public Memslot withBitmapsExchanged() {
+    /** Returns a copy whose active and cold bitmaps are exchanged, for the next memslots array. */
+    Memslot withBitmapsExchanged() {
         return new Memslot(id, baseGfn, npages, flags, userspaceAddr, memory, arch, dirtyBitmapOld, dirtyBitmap);
     }
 
@@ -105,7 +105,7 @@ public final class Memslot {
      * loaded the active pointer before this may still set a bit in the now cold bitmap; the
      * caller must wait a grace period before user space reads it.
      */
-    public void swapBitmapsInPlace() {
+    void swapBitmapsInPlace() {
         DirtyBitmap active = dirtyBitmap;
         dirtyBitmap = dirtyBitmapOld;
         dirtyBitmapOld = active;

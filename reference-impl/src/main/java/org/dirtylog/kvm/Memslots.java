@@ -11,7 +11,7 @@ import java.util.List;
  * SRCU read section; it is "freed" ({@link #free()}) only after a grace period, and a vCPU
  * that finds its snapshot freed reports a use-after-free.
  */
-public final class Memslots {
+final class Memslots {
 
     private final Memslot[] byId;
     private final Memslot[] byGfn;
@@ -34,22 +34,22 @@ public final class Memslots {
     }
 
     /** Returns the slot with id {@code id}, or null. */
-    public Memslot get(int id) {
+    Memslot get(int id) {
         return byId[id];
     }
 
     /** Returns the slot limit ({@code KVM_MEMORY_SLOTS}). */
-    public int limit() {
+    int limit() {
         return byId.length;
     }
 
     /** Returns the present slots ordered by base gfn. */
-    public List<Memslot> slots() {
+    List<Memslot> slots() {
         return List.of(byGfn);
     }
 
     /** Returns the slot containing {@code gfn}, or null ({@code gfn_to_memslot}). TLA+: VcpuLookupSlot(v). */
-    public Memslot lookup(long gfn) {
+    Memslot lookup(long gfn) {
         int lo = 0;
         int hi = byGfn.length - 1;
         while (lo <= hi) {
@@ -67,26 +67,26 @@ public final class Memslots {
     }
 
     /** Returns a copy with {@code slot} installed at its id. */
-    public Memslots with(Memslot slot) {
+    Memslots with(Memslot slot) {
         Memslot[] next = Arrays.copyOf(byId, byId.length);
         next[slot.id()] = slot;
         return new Memslots(next);
     }
 
     /** Returns a copy without slot {@code id}. */
-    public Memslots without(int id) {
+    Memslots without(int id) {
         Memslot[] next = Arrays.copyOf(byId, byId.length);
         next[id] = null;
         return new Memslots(next);
     }
 
     /** Marks the snapshot freed. TLA+: FreeOldMemslots. */
-    public void free() {
+    void free() {
         freed = true;
     }
 
     /** Returns true once the snapshot was freed. */
-    public boolean isFreed() {
+    boolean isFreed() {
         return freed;
     }
 }

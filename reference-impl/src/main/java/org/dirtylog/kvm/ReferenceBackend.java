@@ -1,8 +1,7 @@
 package org.dirtylog.kvm;
 
 import java.util.EnumSet;
-import java.util.Set;
-import java.util.stream.Collectors;
+import java.util.function.Supplier;
 import org.dirtylog.spi.Availability;
 import org.dirtylog.spi.BackendVm;
 import org.dirtylog.spi.Capabilities;
@@ -11,45 +10,42 @@ import org.dirtylog.spi.DirtyLogBackend;
 import org.dirtylog.spi.IoctlResult;
 
 /**
- * The reference backend of one architecture: the generic core with that architecture's
- * {@link ArchHooks}, optionally built with {@link Defect}s for the kit's self-tests (its name
- * then carries their labels, e.g. {@code reference-x86+edde99ce}).
+ * A reference backend: the generic core with one architecture's {@link ArchHooks}, fresh for
+ * every VM, and the core's {@link CoreSeams}. The built-in ones ({@code reference-x86},
+ * {@code reference-ppc}, {@code reference-ia64}) are subclasses with the kernel's seams; test
+ * fixtures compose others from the public constructor.
  */
-public abstract class ReferenceBackend implements DirtyLogBackend {
+public class ReferenceBackend implements DirtyLogBackend {
 
-    private final String baseName;
-    private final Set<Defect> defects;
+    private final String name;
+    private final String description;
+    private final Supplier<? extends ArchHooks> hooks;
+    private final CoreSeams seams;
+
+    /** Creates the backend {@code name} from the architecture's {@code hooks} and the kernel's seams. */
+    protected ReferenceBackend(String name, String description, Supplier<? extends ArchHooks> hooks) {
+        this(name, description, hooks, CoreSeams.KERNEL);
+    }
 
     /**
-     * Creates the backend {@code baseName} with {@code defects} injected.
-     *
-     * @throws IllegalArgumentException when a defect does not apply to the architecture
+     * Creates the backend {@code name} whose VMs are built from {@code hooks} (called once per
+     * VM, so hooks may keep per-VM state) and {@code seams}.
      */
-    protected ReferenceBackend(String baseName, Set<Defect> defects) {
-        this.baseName = baseName;
-        this.defects = defects.isEmpty() ? Set.of() : Set.copyOf(EnumSet.copyOf(defects));
-        Vm.requireApplicable(createHooks(), defects);
-    }
-
-    /** Returns fresh hooks for one VM. */
-    protected abstract ArchHooks createHooks();
-
-    /** Returns the defects this backend's architecture can be built with. */
-    public final Set<Defect> applicableDefects() {
-        return createHooks().applicableDefects();
-    }
-
-    /** Returns the injected defects. */
-    public final Set<Defect> defects() {
-        return defects;
+    public ReferenceBackend(String name, String description, Supplier<? extends ArchHooks> hooks, CoreSeams seams) {
+        this.name = name;
+        this.description = description;
+        this.hooks = hooks;
+        this.seams = seams;
     }
 
     @Override
     public final String name() {
-        if (defects.isEmpty()) {
-            return baseName;
-        }
-        return baseName + EnumSet.copyOf(defects).stream().map(d -> "+" + d.label()).collect(Collectors.joining());
+        return name;
+    }
+
+    @Override
+    public final String description() {
+        return description;
     }
 
     @Override
@@ -68,13 +64,17 @@ public abstract class ReferenceBackend implements DirtyLogBackend {
         return IoctlResult.ok(createReferenceVm());
     }
 
-    /** Returns a fresh VM with the default slot limit. */
+    /** Returns a fresh VM with the default slot limit ({@code KVM_MEMORY_SLOTS} = 32). */
     public final Vm createReferenceVm() {
         return createReferenceVm(Vm.DEFAULT_MEMORY_SLOTS);
     }
 
-    /** Returns a fresh VM with {@code slotLimit} memslots. */
+    /**
+     * Returns a fresh VM with {@code slotLimit} memslots.
+     *
+     * @throws IllegalArgumentException when the slot limit is outside {@code [1, 2^16]}
+     */
     public final Vm createReferenceVm(int slotLimit) {
-        return new Vm(createHooks(), defects, slotLimit);
+        return new Vm(hooks.get(), seams, slotLimit);
     }
 }

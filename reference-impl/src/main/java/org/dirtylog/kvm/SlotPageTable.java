@@ -49,6 +49,18 @@ public final class SlotPageTable implements ArchMemslot {
     }
 
     /**
+     * Write-protects the pages {@code firstPage + i} whose bit {@code i} is set in {@code mask}
+     * (at most 64 pages, O(pages in the mask)): entry 0 never equals a generation, so each such
+     * page faults on its next write whatever generation follows. The caller then flushes.
+     */
+    public void writeProtect(long firstPage, long mask) {
+        for (long bits = mask; bits != 0; bits &= bits - 1) {
+            // Native memory: one aligned int write per page of the mask.
+            entries.setAtIndex(ValueLayout.JAVA_INT, firstPage + Long.numberOfTrailingZeros(bits), 0);
+        }
+    }
+
+    /**
      * Write-protects every page of the slot by starting a new generation. TLA+: WriteProtect.
      * Callers are serialized (the slots lock).
      */
@@ -78,8 +90,9 @@ public final class SlotPageTable implements ArchMemslot {
         return generation;
     }
 
+    /** Unmaps the table. Idempotent; called under the slots lock, so never twice at once. */
     @Override
-    public synchronized void close() {
+    public void close() {
         if (arena.scope().isAlive()) {
             arena.close();
         }

@@ -18,7 +18,7 @@ import org.dirtylog.spi.UserMemory;
  * {@code mmap} with {@code MAP_NORESERVE}) and the dirty bitmaps the VM exports are valid user
  * pointers; anything else is {@code -EFAULT}. A 64 GiB mapping costs only the pages touched.
  */
-public final class UserAddressSpace implements AutoCloseable {
+final class UserAddressSpace implements AutoCloseable {
 
     private static final int PROT_READ = 0x1;
     private static final int PROT_WRITE = 0x2;
@@ -50,7 +50,7 @@ public final class UserAddressSpace implements AutoCloseable {
      * Returns {@code length} bytes of fresh zeroed memory, reserved lazily.
      * Errors: -EINVAL (length not a positive multiple of the page size), -ENOMEM.
      */
-    public IoctlResult<UserMemory> mmap(long length) {
+    IoctlResult<UserMemory> mmap(long length) {
         if (length <= 0 || (length & (KvmApi.PAGE_SIZE - 1)) != 0) {
             return IoctlResult.err(Errno.EINVAL);
         }
@@ -70,7 +70,7 @@ public final class UserAddressSpace implements AutoCloseable {
      * Errors: -EINVAL (not a mapped range, or the native munmap failed), -EBUSY (the arena
      * refused to close; the range stays mapped and listed, so a later munmap or close frees it).
      */
-    public IoctlResult<Integer> munmap(UserMemory memory) {
+    IoctlResult<Integer> munmap(UserMemory memory) {
         Region region = regions.get(memory.address());
         if (region == null || !region.mapped() || region.segment().byteSize() != memory.length()) {
             return IoctlResult.err(Errno.EINVAL);
@@ -102,7 +102,7 @@ public final class UserAddressSpace implements AutoCloseable {
      * Returns the host's view of {@code [address, address + length)}, or null when any byte is
      * not valid user memory (the caller answers -EFAULT).
      */
-    public MemorySegment resolve(long address, long length) {
+    MemorySegment resolve(long address, long length) {
         if (length < 0 || address + length < address) {
             return null;
         }

@@ -30,6 +30,23 @@ class SlotPageTableTests {
     }
 
     @Test
+    void aMaskedWriteProtectProtectsExactlyThePagesOfTheMask() {
+        try (SlotPageTable table = SlotPageTable.allocate(NPAGES)) {
+            for (long p = 128; p < 256; p++) {
+                table.makeWritable(p);
+            }
+            long mask = (1L << 0) | (1L << 5) | (1L << 63);
+            table.writeProtect(192, mask);
+            for (long p = 128; p < 256; p++) {
+                boolean inMask = p >= 192 && (mask & (1L << (p - 192))) != 0;
+                assertEquals(!inMask, table.isWritable(p), "page " + p);
+            }
+            table.makeWritable(197);
+            assertTrue(table.isWritable(197), "a protected page becomes writable again by a fault");
+        }
+    }
+
+    @Test
     void theWriteProtectThatWrapsTheGenerationLeavesNoPageWritable() {
         try (SlotPageTable table = SlotPageTable.allocate(NPAGES)) {
             table.generation(1);

@@ -14,7 +14,6 @@ import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Set;
 import java.util.regex.Pattern;
 import org.dirtylog.spi.Errno;
 import org.dirtylog.spi.KvmApi;
@@ -110,7 +109,7 @@ class UserAddressSpaceTests {
 
     @Test
     void anExportedBitmapIsUserMemoryUntilUnexported() {
-        try (UserAddressSpace space = new UserAddressSpace(); DirtyBitmap bitmap = DirtyBitmap.allocate(100, Set.of())) {
+        try (UserAddressSpace space = new UserAddressSpace(); DirtyBitmap bitmap = DirtyBitmap.allocate(100)) {
             assertNull(space.resolve(bitmap.address(), 16));
             space.export(bitmap);
             assertNotNull(space.resolve(bitmap.address(), 16));

@@ -5,8 +5,7 @@ import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
-import java.util.Set;
-import org.dirtylog.kvm.Defect;
+import org.dirtylog.defects.Arch;
 import org.dirtylog.kvm.Vcpu;
 import org.dirtylog.kvm.Vm;
 import org.dirtylog.spi.GuestWrite;
@@ -30,11 +29,7 @@ final class Guest implements AutoCloseable {
     MemoryRegion region;
 
     Guest(Arch arch) {
-        this(arch, Set.of());
-    }
-
-    Guest(Arch arch, Set<Defect> defects) {
-        vm = arch.backend(defects).createReferenceVm();
+        vm = arch.backend().createReferenceVm();
         memory = vm.mmap(NPAGES * KvmApi.PAGE_SIZE).value();
         scratch = vm.mmap(16 * KvmApi.PAGE_SIZE).value();
         region = new MemoryRegion(SLOT, KvmApi.KVM_MEM_LOG_DIRTY_PAGES, GPA, NPAGES * KvmApi.PAGE_SIZE, memory.address());

@@ -18,6 +18,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
+import org.dirtylog.defects.Arch;
 import org.dirtylog.kvm.Vcpu;
 import org.dirtylog.kvm.Vm;
 import org.dirtylog.spi.Errno;
@@ -185,8 +186,8 @@ class LifecycleTests {
     void markPageDirtyMarksTheGfnOfALoggedSlotAndFaultsOutsideEverySlot(Arch arch) {
         try (Guest g = new Guest(arch)) {
             long base = Guest.GPA / KvmApi.PAGE_SIZE;
-            assertEquals(0, g.vcpu.markPageDirty(base + 12));
-            assertEquals(Errno.EFAULT.kernelReturn(), g.vcpu.markPageDirty(3));
+            assertEquals(0, ok(g.vcpu.markPageDirty(base + 12)));
+            assertEquals(Errno.EFAULT, g.vcpu.markPageDirty(3).errnoOrNull());
             assertEquals(of(12), g.getDirtyLog());
         }
     }
@@ -198,7 +199,7 @@ class LifecycleTests {
         ThreadMXBean threads = (ThreadMXBean) ManagementFactory.getThreadMXBean();
         try (Guest g = new Guest(arch)) {
             long gfn = Guest.GPA / KvmApi.PAGE_SIZE + 12;
-            assertEquals(0, g.vcpu.markPageDirty(gfn));
+            assertEquals(0, ok(g.vcpu.markPageDirty(gfn)));
             long calls = 20_000;
             long before = threads.getCurrentThreadAllocatedBytes();
             for (long i = 0; i < calls; i++) {
@@ -215,11 +216,11 @@ class LifecycleTests {
         try (Guest g = new Guest(arch)) {
             long base = Guest.GPA / KvmApi.PAGE_SIZE;
             long[] pml = {base + 1, base + 64, base + 65, 3, base + 7};
-            assertEquals(0, g.vcpu.markPagesDirty(pml, 3));
+            assertEquals(0, ok(g.vcpu.markPagesDirty(pml, 3)));
             assertEquals(of(1, 64, 65), g.getDirtyLog());
-            assertEquals(Errno.EFAULT.kernelReturn(), g.vcpu.markPagesDirty(pml, 5));
+            assertEquals(Errno.EFAULT, g.vcpu.markPagesDirty(pml, 5).errnoOrNull());
             assertEquals(of(1, 64, 65), g.getDirtyLog(), "frames before the faulting one are marked, none after");
-            assertEquals(Errno.EINVAL.kernelReturn(), g.vcpu.markPagesDirty(pml, 6));
+            assertEquals(Errno.EINVAL, g.vcpu.markPagesDirty(pml, 6).errnoOrNull());
         }
     }
 
@@ -234,7 +235,7 @@ class LifecycleTests {
                     64 * KvmApi.PAGE_SIZE, otherMemory.address())));
             long otherBase = otherGpa / KvmApi.PAGE_SIZE;
             long[] pml = {base + 5, base + 6, otherBase + 1, otherBase + 63, base + 1026, otherBase};
-            assertEquals(0, g.vcpu.markPagesDirty(pml, pml.length));
+            assertEquals(0, ok(g.vcpu.markPagesDirty(pml, pml.length)));
             assertEquals(of(5, 6, 1026), g.getDirtyLog());
             Guest.ok(g.vm.getDirtyLog(1, g.scratch.address()));
             assertEquals(of(0, 1, 63), Guest.bits(g.scratch.segment(), 64));

@@ -1,117 +1,96 @@
 package org.dirtylog.arch.ia64;
 
-import java.util.EnumSet;
-import java.util.Set;
-import java.util.concurrent.locks.ReentrantLock;
+import org.dirtylog.kvm.ArchContext;
 import org.dirtylog.kvm.ArchHooks;
 import org.dirtylog.kvm.ArchMemslot;
-import org.dirtylog.kvm.Defect;
 import org.dirtylog.kvm.Memslot;
+import org.dirtylog.kvm.MemslotChange;
 import org.dirtylog.kvm.Vcpu;
-import org.dirtylog.kvm.Vm;
 
 /**
- * IA64 ({@code arch/ia64/kvm/kvm-ia64.c}): vCPUs mark a VMM-side dirty log; the harvest merges
- * it into the memslot's active bitmap under {@code dirty_log_lock}
- * ({@code kvm_ia64_sync_dirty_log}), then does the generic in-place swap, then flushes.
+ * IA64 ({@code arch/ia64/kvm/kvm-ia64.c}): vCPUs mark a VMM-side dirty log, which every harvest
+ * first merges into the memslot's active bitmap ({@code kvm_ia64_sync_dirty_log}); then the
+ * core's in-place exchange, grace period and flush.
+ *
+ * <p>The kernel held {@code dirty_log_lock} around the merge because its VMM set bits under
+ * that lock. Here vCPUs mark the VMM log lock-free (an atomic set, then a queued word) and the
+ * merge runs under the VM's slots lock like every harvest hook, so no lock of its own is needed.
+ *
+ * <p>The grace period matters here although vCPUs never touch a memslot bitmap: a write fault
+ * marks the VMM log and then makes the page writable, two steps outside guest mode that a TLB
+ * flush does not wait for. A vCPU can mark before the merge and make the page writable after
+ * the write-protect: a writable page whose next write is never marked. Only the grace period,
+ * which waits for the whole fault, prevents that.
  */
 public final class Ia64Hooks implements ArchHooks {
-
-    private final ReentrantLock dirtyLogLock = new ReentrantLock();
 
     @Override
     public String name() {
         return "ia64";
     }
 
-    /**
-     * All defects but the x86 order. {@link Defect#NO_GRACE_PERIOD} applies although vCPUs
-     * never touch a memslot bitmap here: a write fault marks the VMM log and then makes the
-     * page writable in two steps outside guest mode, which a TLB flush does not wait for. A
-     * vCPU can mark before the merge and make the page writable after {@code writeProtectAll}:
-     * a writable page whose next write is never marked (a lost write). Only the grace period,
-     * which waits for the whole fault, prevents it.
-     */
     @Override
-    public Set<Defect> applicableDefects() {
-        return EnumSet.complementOf(EnumSet.of(Defect.WRITE_PROTECT_BEFORE_SWAP));
-    }
-
-    @Override
-    public ArchMemslot createArchMemslot(Vm vm, long npages) {
-        return new Ia64Memslot(npages, vm.defects());
+    public ArchMemslot createArchMemslot(ArchContext kvm, long npages) {
+        return new Ia64Memslot(kvm, npages);
     }
 
     @Override
     public boolean isWritable(Vcpu vcpu, Memslot slot, long page) {
-        return ((Ia64Memslot) slot.arch()).pageTable.isWritable(page);
+        return state(slot).pageTable.isWritable(page);
     }
 
     @Override
     public void makeWritable(Vcpu vcpu, Memslot slot, long page) {
-        ((Ia64Memslot) slot.arch()).pageTable.makeWritable(page);
+        state(slot).pageTable.makeWritable(page);
     }
 
     /** Marks the page in the VMM's dirty log, not in the memslot bitmap. TLA+: VcpuWriteFault(v). */
     @Override
     public void markPageDirty(Vcpu vcpu, Memslot slot, long page) {
-        ((Ia64Memslot) slot.arch()).mark(page);
-        vcpu.vm().widenSwapWindow();
+        state(slot).mark(page);
     }
 
     /** Marks each frame of the run in the VMM's dirty log. TLA+: VcpuWriteFault(v). */
     @Override
     public void markPagesDirty(Vcpu vcpu, Memslot slot, long[] gfns, int from, int to) {
+        Ia64Memslot state = state(slot);
         long base = slot.baseGfn();
         for (int i = from; i < to; i++) {
-            markPageDirty(vcpu, slot, gfns[i] - base);
+            state.mark(gfns[i] - base);
         }
-    }
-
-    /** Purges the slot's translations and flushes remote TLBs ({@code kvm_flush_remote_tlbs}). TLA+: WriteProtect. */
-    @Override
-    public void writeProtectSlot(Vm vm, Memslot slot) {
-        ((Ia64Memslot) slot.arch()).pageTable.writeProtectAll();
-        vm.flushRemoteTlbs();
     }
 
     /**
-     * Merges the VMM log into the active bitmap (TLA+: MergeVmmLog), then the generic in-place
-     * swap, grace period and flush. A bit a vCPU sets after the merge stays in the VMM log and
-     * is merged by the next harvest, which the write then precedes.
+     * Merges the VMM log into the active bitmap. TLA+: MergeVmmLog. A bit a vCPU sets after the
+     * merge stays in the VMM log and is merged by the next harvest, which the write then precedes.
      */
     @Override
-    public int updateDirtyLog(Vm vm, Memslot slot) {
-        dirtyLogLock.lock();
-        try {
-            ((Ia64Memslot) slot.arch()).mergeInto(slot.dirtyBitmap());
-            return ArchHooks.super.updateDirtyLog(vm, slot);
-        } finally {
-            dirtyLogLock.unlock();
-        }
+    public void syncDirtyLog(ArchContext kvm, Memslot slot) {
+        state(slot).mergeInto(slot.dirtyBitmap());
     }
 
-    /** Merges the old VMM log into the moved slot's bitmap: its pending pages survive the move (S5). */
+    /** Purges the slot's translations ({@code kvm_flush_remote_tlbs} follows). TLA+: WriteProtect. */
     @Override
-    public void memslotMoved(Vm vm, Memslot old, Memslot moved) {
-        if (moved.dirtyLogged()) {
-            dirtyLogLock.lock();
-            try {
-                ((Ia64Memslot) old.arch()).mergeInto(moved.dirtyBitmap());
-            } finally {
-                dirtyLogLock.unlock();
-            }
-        }
+    public void writeProtectSlot(ArchContext kvm, Memslot slot) {
+        state(slot).pageTable.writeProtectAll();
     }
 
-    /** Drops what the VMM log still holds, so logging switched on again starts clean (S4). */
+    /**
+     * A moved logged slot gets the old VMM log merged into its bitmap, so its pending pages survive
+     * the move (S5); logging switched off drops what the VMM log still holds, so logging switched
+     * on again starts clean (S4). Then the generic commit.
+     */
     @Override
-    public void dirtyLoggingDisabled(Vm vm, Memslot slot) {
-        dirtyLogLock.lock();
-        try {
-            ((Ia64Memslot) slot.arch()).reset();
-        } finally {
-            dirtyLogLock.unlock();
+    public void commitMemoryRegion(ArchContext kvm, Memslot old, Memslot next, MemslotChange change) {
+        if (change == MemslotChange.MOVE && old.dirtyLogged() && next.dirtyLogged()) {
+            state(old).mergeInto(next.dirtyBitmap());
+        } else if (change == MemslotChange.FLAGS_ONLY && old.dirtyLogged() && !next.dirtyLogged()) {
+            state(old).reset();
         }
+        ArchHooks.super.commitMemoryRegion(kvm, old, next, change);
+    }
+
+    private static Ia64Memslot state(Memslot slot) {
+        return (Ia64Memslot) slot.arch();
     }
 }

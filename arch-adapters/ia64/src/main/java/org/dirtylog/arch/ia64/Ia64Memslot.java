@@ -1,10 +1,8 @@
 package org.dirtylog.arch.ia64;
 
-import java.util.EnumSet;
-import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import org.dirtylog.kvm.ArchContext;
 import org.dirtylog.kvm.ArchMemslot;
-import org.dirtylog.kvm.Defect;
 import org.dirtylog.kvm.DirtyBitmap;
 import org.dirtylog.kvm.SlotPageTable;
 
@@ -19,14 +17,10 @@ final class Ia64Memslot implements ArchMemslot {
     final DirtyBitmap vmmLog;
     final ConcurrentLinkedQueue<Long> dirtyWords = new ConcurrentLinkedQueue<>();
 
-    Ia64Memslot(long npages, Set<Defect> defects) {
-        Set<Defect> logDefects = EnumSet.noneOf(Defect.class);
-        if (defects.contains(Defect.NON_ATOMIC_BIT_SET)) {
-            logDefects.add(Defect.NON_ATOMIC_BIT_SET);
-        }
+    Ia64Memslot(ArchContext kvm, long npages) {
         this.pageTable = SlotPageTable.allocate(npages);
         try {
-            this.vmmLog = DirtyBitmap.allocate(npages, logDefects, false);
+            this.vmmLog = kvm.allocateBitmap(npages, false);
         } catch (OutOfMemoryError e) {
             pageTable.close();
             throw e;

@@ -1,16 +1,16 @@
 package org.dirtylog.arch.ppc;
 
 import java.util.concurrent.atomic.AtomicLong;
+import org.dirtylog.kvm.ArchContext;
 import org.dirtylog.kvm.ArchHooks;
 import org.dirtylog.kvm.ArchMemslot;
 import org.dirtylog.kvm.Memslot;
 import org.dirtylog.kvm.Vcpu;
-import org.dirtylog.kvm.Vm;
 
 /**
  * PowerPC book3s PR ({@code arch/powerpc/kvm/book3s.c}): writability is cached only in per-vCPU
- * shadow PTEs; the harvest is the generic in-place swap (made safe with a grace period, see
- * {@link ArchHooks#updateDirtyLog}) followed by a flush of the slot's shadow PTEs on every vCPU.
+ * shadow PTEs, and re-arming a slot flushes them. The harvest is the core's in-place exchange,
+ * made safe by its grace period.
  */
 public final class Book3sHooks implements ArchHooks {
 
@@ -22,12 +22,12 @@ public final class Book3sHooks implements ArchHooks {
     }
 
     @Override
-    public ArchMemslot createArchMemslot(Vm vm, long npages) {
+    public ArchMemslot createArchMemslot(ArchContext kvm, long npages) {
         return new Book3sMemslot(generations.incrementAndGet());
     }
 
     @Override
-    public Object createArchVcpu(Vm vm, int id) {
+    public Object createArchVcpu(int id) {
         return new ShadowPteCache();
     }
 
@@ -45,12 +45,10 @@ public final class Book3sHooks implements ArchHooks {
 
     /**
      * Flushes every vCPU's shadow PTEs of the slot ({@code kvmppc_mmu_pte_pflush} over the slot's
-     * range), then waits until no vCPU still stores through one it looked up before.
-     * TLA+: FlushShadowMappings.
+     * range). TLA+: FlushShadowMappings.
      */
     @Override
-    public void writeProtectSlot(Vm vm, Memslot slot) {
+    public void writeProtectSlot(ArchContext kvm, Memslot slot) {
         ((Book3sMemslot) slot.arch()).flush(generations.incrementAndGet());
-        vm.flushRemoteTlbs();
     }
 }

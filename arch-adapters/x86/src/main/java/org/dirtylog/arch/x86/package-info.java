@@ -1,5 +1,6 @@
 /**
- * x86 harvest: republish the memslots array with the bitmaps exchanged, grace period, free,
- * then write-protect and flush (the order of edde99ce). Backend {@code reference-x86}.
+ * x86: the bitmaps are exchanged by republishing the memslots array, then grace period, free,
+ * write-protect and flush (the order of edde99ce, which the core's harvest follows). Backend
+ * {@code reference-x86}.
  */
 package org.dirtylog.arch.x86;

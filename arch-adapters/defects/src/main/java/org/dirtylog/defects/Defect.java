@@ -1,0 +1,103 @@
+package org.dirtylog.defects;
+
+import java.util.EnumSet;
+import java.util.Set;
+import java.util.function.UnaryOperator;
+import org.dirtylog.kvm.ArchHooks;
+import org.dirtylog.kvm.CoreSeams;
+import org.dirtylog.kvm.ReferenceBackend;
+import org.dirtylog.spi.DirtyLogBackend;
+
+/**
+ * A historical bug of the semantics note (section 6), rebuilt as a test fixture: the correct
+ * reference core composed with one broken hook or seam, in the bug's natural window (nothing
+ * widens it). The backend's name is the correct one's plus {@code "+" + label()}, e.g.
+ * {@code reference-x86+edde99ce}.
+ */
+public enum Defect {
+
+    /** edde99ce: x86 write-protects before the bitmap exchange; a write after the harvest is never reported. */
+    WRITE_PROTECT_BEFORE_SWAP("edde99ce", EnumSet.of(Arch.X86), WriteProtectBeforeSwap::new, CoreSeams.KERNEL),
+    /** 50e92b3c: a bitmap word is set by plain read-modify-write; two vCPUs dirtying one word lose a bit. */
+    NON_ATOMIC_BIT_SET("50e92b3c", EnumSet.allOf(Arch.class), UnaryOperator.identity(),
+            CoreSeams.KERNEL.withBitmaps(NonAtomicBitSet.ALLOCATOR)),
+    /** 6dbf79e7: the harvest returns before the remote TLB flush completes; a cached writable mapping skips the fault. */
+    FLUSH_AFTER_UNLOCK("6dbf79e7", EnumSet.allOf(Arch.class), FlushAfterUnlock::new, CoreSeams.KERNEL),
+    /** b64d740e: no write-protect or flush when logging is switched on; writes just after enabling are not reported. */
+    NO_FLUSH_ON_LOG_ENABLE("b64d740e", EnumSet.allOf(Arch.class), NoFlushOnLogEnable::new, CoreSeams.KERNEL),
+    /** The spare bitmap is not cleared before it becomes active; user space sees pages from two harvests ago. */
+    SWITCH_SKIPS_CLEAR("switch-skips-clear", EnumSet.allOf(Arch.class), SwitchSkipsClear::new, CoreSeams.KERNEL),
+    /** No grace period after the exchange; a vCPU still holding the old active bitmap marks it after user space read it. */
+    NO_GRACE_PERIOD("no-grace-period", EnumSet.allOf(Arch.class), UnaryOperator.identity(),
+            CoreSeams.KERNEL.withGracePeriods(new NoGracePeriod())),
+    /** Logging off then on reuses the old bitmaps uncleared; user space sees pages dirtied before the toggle. */
+    STALE_BITS_AFTER_LOG_TOGGLE("stale-bits-after-log-toggle", EnumSet.allOf(Arch.class), StaleBitsAfterLogToggle::new,
+            CoreSeams.KERNEL),
+    /** Moving a logged slot gives it fresh bitmaps; pages dirtied before the move are never reported. */
+    MOVE_DROPS_BITMAP("move-drops-bitmap", EnumSet.allOf(Arch.class), MoveDropsBitmap::new, CoreSeams.KERNEL),
+    /** KVM_GET_DIRTY_LOG on a clean slot leaves the caller's buffer untouched; user space sees stale bits. */
+    CLEAN_GET_LEAVES_BUFFER("clean-get-leaves-buffer", EnumSet.allOf(Arch.class), UnaryOperator.identity(),
+            CoreSeams.KERNEL),
+    /** New bitmaps carry set bits at and past npages in the last word; user space sees pages that do not exist. */
+    BITS_PAST_NPAGES("bits-past-npages", EnumSet.allOf(Arch.class), UnaryOperator.identity(),
+            CoreSeams.KERNEL.withBitmaps(BitsPastNpages.ALLOCATOR));
+
+    private final String label;
+    private final Set<Arch> arches;
+    private final UnaryOperator<ArchHooks> hooks;
+    private final CoreSeams seams;
+
+    Defect(String label, Set<Arch> arches, UnaryOperator<ArchHooks> hooks, CoreSeams seams) {
+        this.label = label;
+        this.arches = arches;
+        this.hooks = hooks;
+        this.seams = seams;
+    }
+
+    /** Returns the fix id or short slug used in backend names, e.g. {@code edde99ce}. */
+    public String label() {
+        return label;
+    }
+
+    /** Returns true when the bug exists on {@code arch} (the RFC's publish order is x86's only). */
+    public boolean appliesTo(Arch arch) {
+        return arches.contains(arch);
+    }
+
+    /** Returns true for a race: a write lost only when a vCPU runs inside a window of the harvest. */
+    public boolean isRace() {
+        return this == WRITE_PROTECT_BEFORE_SWAP || this == NON_ATOMIC_BIT_SET || this == FLUSH_AFTER_UNLOCK
+                || this == NO_GRACE_PERIOD;
+    }
+
+    /**
+     * Returns the reference backend of {@code arch} with this bug, named e.g. {@code reference-x86+edde99ce}.
+     *
+     * @throws IllegalArgumentException when the bug does not exist on {@code arch}
+     */
+    public DirtyLogBackend backend(Arch arch) {
+        if (this == CLEAN_GET_LEAVES_BUFFER && appliesTo(arch)) {
+            return new CleanGetLeavesBuffer(arch.backend(), arch.backendName() + "+" + label);
+        }
+        return referenceBackend(arch);
+    }
+
+    /**
+     * Returns the reference backend of {@code arch} with this bug, for tests that need its VMs'
+     * internals ({@link ReferenceBackend#createReferenceVm()}).
+     *
+     * @throws IllegalArgumentException when the bug does not exist on {@code arch}, or lives at the
+     *     ioctl boundary rather than in the core ({@link #CLEAN_GET_LEAVES_BUFFER})
+     */
+    public ReferenceBackend referenceBackend(Arch arch) {
+        if (!appliesTo(arch)) {
+            throw new IllegalArgumentException(this + " does not apply to " + arch);
+        }
+        if (this == CLEAN_GET_LEAVES_BUFFER) {
+            throw new IllegalArgumentException(this + " is built around the VM, not inside the core");
+        }
+        ReferenceBackend correct = arch.backend();
+        return arch.compose(correct.name() + "+" + label, correct.description() + "; with " + label + " (self-test fixture)",
+                hooks, seams);
+    }
+}

@@ -1,0 +1,52 @@
+package org.dirtylog.defects;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.List;
+import org.dirtylog.spi.BackendVm;
+import org.dirtylog.spi.GuestWrite;
+import org.dirtylog.spi.KvmApi;
+import org.dirtylog.spi.MemoryRegion;
+import org.dirtylog.spi.UserMemory;
+import org.junit.jupiter.api.Test;
+
+/** The fixtures' own contract: where each applies, and the one fixture built around the VM. */
+class DefectTests {
+
+    @Test
+    void theRfcsPublishOrderExistsOnlyOnX86AndEveryOtherBugOnEveryArchitecture() {
+        for (Defect d : Defect.values()) {
+            for (Arch arch : Arch.values()) {
+                assertEquals(d != Defect.WRITE_PROTECT_BEFORE_SWAP || arch == Arch.X86, d.appliesTo(arch), d + " on " + arch);
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> Defect.WRITE_PROTECT_BEFORE_SWAP.backend(Arch.PPC));
+        assertThrows(IllegalArgumentException.class, () -> Defect.CLEAN_GET_LEAVES_BUFFER.referenceBackend(Arch.X86));
+    }
+
+    @Test
+    void theCleanGetFixtureLeavesTheBufferOnACleanSlotAndReportsADirtyOne() {
+        try (BackendVm vm = Defect.CLEAN_GET_LEAVES_BUFFER.backend(Arch.X86).createVm().value()) {
+            long npages = 67;
+            UserMemory memory = vm.mmap(npages * KvmApi.PAGE_SIZE).value();
+            UserMemory buffer = vm.mmap(KvmApi.PAGE_SIZE).value();
+            vm.setUserMemoryRegion(new MemoryRegion(0, KvmApi.KVM_MEM_LOG_DIRTY_PAGES, 0, npages * KvmApi.PAGE_SIZE,
+                    memory.address())).value();
+            MemorySegment bits = buffer.segment().asSlice(0, KvmApi.dirtyBitmapBytes(npages));
+            bits.fill((byte) 0x5a);
+            assertEquals(0, vm.getDirtyLog(0, buffer.address()).value());
+            assertTrue(bits.elements(ValueLayout.JAVA_BYTE).allMatch(b -> b.get(ValueLayout.JAVA_BYTE, 0) == 0x5a),
+                    "a clean GET left the caller's bytes");
+            vm.createVcpu(0).value().runWrites(List.of(new GuestWrite(3 * KvmApi.PAGE_SIZE, 1))).value();
+            assertEquals(0, vm.getDirtyLog(0, buffer.address()).value());
+            assertEquals(1L << 3, bits.get(ValueLayout.JAVA_LONG, 0));
+            assertEquals(0L, bits.get(ValueLayout.JAVA_LONG, 8));
+            assertFalse(vm.getDirtyLog(0, 0x1000).isOk(), "errors pass through");
+        }
+    }
+}

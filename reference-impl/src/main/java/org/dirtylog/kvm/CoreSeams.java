@@ -1,0 +1,31 @@
+package org.dirtylog.kvm;
+
+/**
+ * What a VM's core is built from besides its architecture's hooks: how it allocates dirty logs
+ * and how it waits for grace periods. The reference backends use {@link #KERNEL}; test
+ * fixtures compose the correct core with one broken seam to rebuild a historical bug.
+ *
+ * @param bitmaps allocates every dirty log of the VM
+ * @param gracePeriods waits for vCPUs after memslots or bitmaps were replaced
+ */
+public record CoreSeams(BitmapAllocator bitmaps, GracePeriodPolicy gracePeriods) {
+
+    /** The kernel's behaviour: atomic native bitmaps, a full grace period every time. */
+    public static final CoreSeams KERNEL = new CoreSeams(BitmapAllocator.KERNEL, GracePeriodPolicy.KERNEL);
+
+    public CoreSeams {
+        if (bitmaps == null || gracePeriods == null) {
+            throw new IllegalArgumentException("every seam is required");
+        }
+    }
+
+    /** Returns these seams with {@code allocator} in place of the bitmap allocator. */
+    public CoreSeams withBitmaps(BitmapAllocator allocator) {
+        return new CoreSeams(allocator, gracePeriods);
+    }
+
+    /** Returns these seams with {@code policy} in place of the grace-period policy. */
+    public CoreSeams withGracePeriods(GracePeriodPolicy policy) {
+        return new CoreSeams(bitmaps, policy);
+    }
+}

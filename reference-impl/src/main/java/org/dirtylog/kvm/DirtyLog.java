@@ -1,0 +1,143 @@
+package org.dirtylog.kvm;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The dirty log of one VM: how a vCPU marks a page and how a harvest takes the marks, each
+ * written once for every architecture (the place of {@code mark_page_dirty_in_slot} and
+ * {@code kvm_get_dirty_log_protect} in {@code virt/kvm/kvm_main.c}). Architectures answer the
+ * narrow questions of {@link ArchHooks}; they never see the order.
+ *
+ * <p>A harvest runs under the VM's slots lock, so harvests, memslot changes and the bitmap
+ * exchange never overlap; vCPUs mark concurrently, inside SRCU read sections.
+ *
+ * <p>Each harvest style is one method here plus hooks. Today: {@link #switchDirtyLog} (the
+ * RFC's {@code KVM_SWITCH_DIRTY_LOG}) and {@link #getDirtyLog} ({@code KVM_GET_DIRTY_LOG}),
+ * both on {@link #harvest}. Manual protect and the dirty ring plug in beside them (see
+ * {@code docs/architecture.md}): a {@code KVM_GET_DIRTY_LOG} that only syncs and copies the
+ * active bitmap, a {@code KVM_CLEAR_DIRTY_LOG} that clears 64-page words and re-arms exactly
+ * those pages through {@link ArchHooks#enableLogDirtyPtMasked}, and a ring push in
+ * {@link #markPageDirtyInSlot} in place of the bitmap, reset through the same hook.
+ */
+final class DirtyLog {
+
+    private final Vm vm;
+    private final ArchHooks hooks;
+    private final ArchContext kvm;
+    private final GracePeriodPolicy gracePeriods;
+
+    DirtyLog(Vm vm, ArchHooks hooks, ArchContext kvm, GracePeriodPolicy gracePeriods) {
+        this.vm = vm;
+        this.hooks = hooks;
+        this.kvm = kvm;
+        this.gracePeriods = gracePeriods;
+    }
+
+    // ---- vCPU side ----
+
+    /**
+     * Marks {@code page} of {@code slot} dirty if the slot is logged ({@code mark_page_dirty_in_slot}),
+     * counting a use of a freed bitmap instead of crashing. TLA+: VcpuWriteFault(v) (the mark).
+     */
+    void markPageDirtyInSlot(Vcpu vcpu, Memslot slot, long page) {
+        if (slot.dirtyLogged()) {
+            try {
+                hooks.markPageDirty(vcpu, slot, page);
+            } catch (IllegalStateException freed) {
+                vm.countUseAfterFree();
+            }
+        }
+    }
+
+    /** Marks the frames {@code gfns[from..to)}, all in {@code slot}, dirty if the slot is logged, in one hook call. */
+    void markPagesDirtyInSlot(Vcpu vcpu, Memslot slot, long[] gfns, int from, int to) {
+        if (slot.dirtyLogged()) {
+            try {
+                hooks.markPagesDirty(vcpu, slot, gfns, from, to);
+            } catch (IllegalStateException freed) {
+                vm.countUseAfterFree();
+            }
+        }
+    }
+
+    // ---- harvests (the caller holds the slots lock and has checked the slot is logged) ----
+
+    /**
+     * {@code KVM_SWITCH_DIRTY_LOG} on a logged slot: returns 0 when the previously active bitmap
+     * is now the cold one, holding the pages dirtied since the last harvest, and 1 when the
+     * slot was clean (nothing changed). TLA+: HarvestBegin .. HarvestEnd, then user space's
+     * ReadColdBitmap.
+     */
+    int switchDirtyLog(Memslot slot) {
+        return harvest(slot) == null ? 1 : 0;
+    }
+
+    /**
+     * {@code KVM_GET_DIRTY_LOG} on a logged slot: harvests and copies the harvested bitmap to
+     * {@code buffer}, which is {@code ALIGN(npages, 64) / 8} bytes of user memory the caller keeps
+     * mapped until this returns (so no harvested bit is lost to -EFAULT). A clean slot still
+     * writes every byte: all zero. TLA+: HarvestBegin .. CopyToUser, HarvestEnd.
+     */
+    void getDirtyLog(Memslot slot, MemorySegment buffer) {
+        DirtyBitmap harvested = harvest(slot);
+        if (harvested != null) {
+            harvested.copyTo(buffer);                                  // TLA+: CopyToUser
+        } else {
+            // Native memory: the clean case's clear_user of the whole buffer (G1).
+            buffer.fill((byte) 0);
+        }
+    }
+
+    /**
+     * Takes the slot's dirty pages and re-arms tracking; returns the cold bitmap that now holds
+     * them, or null when the slot was clean. The order, the same on every architecture:
+     * <ol>
+     * <li>Sync: the architecture moves what its VMM or hardware logged into the active bitmap
+     *     ({@link ArchHooks#syncDirtyLog}).</li>
+     * <li>A slot with no bit set since the last harvest is clean: return, change nothing.</li>
+     * <li>Clear the spare (cold) bitmap, in O(dirty words): no vCPU has been able to set a bit in
+     *     it since the grace period of the previous exchange.</li>
+     * <li>Exchange the bitmaps the architecture's way ({@link ArchHooks#bitmapExchange}) and wait a
+     *     grace period: afterwards no vCPU can still set a bit in the bitmap being harvested.</li>
+     * <li>Re-arm: write-protect the slot ({@link ArchHooks#writeProtectSlot}), so the next write to
+     *     any page faults and marks the new active bitmap.</li>
+     * <li>Flush ({@link ArchHooks#flushRemoteTlbsMemslot}): no vCPU still stores through a mapping
+     *     it found writable before step 5.</li>
+     * </ol>
+     * Re-arming before the exchange loses writes (edde99ce): a fault between the write-protect
+     * and the exchange marks the bitmap being harvested and leaves its page writable, so the
+     * page's later writes go unlogged. Re-arming after it is safe: every page writable at the
+     * exchange was marked in the harvested bitmap, and after step 6 every write faults into the
+     * new one. Without the grace period of step 4 a vCPU that loaded the old active pointer
+     * marks it after user space read it (TLA+: ppc-rfc, NoLostWrite).
+     */
+    DirtyBitmap harvest(Memslot slot) {
+        hooks.syncDirtyLog(kvm, slot);                                 // 1. TLA+: MergeVmmLog (ia64)
+        if (!slot.dirtyBitmap().isDirty()) {                           // 2. TLA+: HarvestBegin (is_dirty)
+            return null;
+        }
+        slot.dirtyBitmapOld().clear();                                 // 3.
+        Memslot harvested = exchangeBitmaps(slot);                     // 4.
+        hooks.writeProtectSlot(kvm, harvested);                        // 5. TLA+: WriteProtect / FlushShadowMappings
+        hooks.flushRemoteTlbsMemslot(kvm, harvested);                  // 6.
+        return harvested.dirtyBitmapOld();
+    }
+
+    /** Exchanges the slot's bitmaps and waits a grace period; returns the memslot that now holds them. */
+    private Memslot exchangeBitmaps(Memslot slot) {
+        return switch (hooks.bitmapExchange()) {
+            case PUBLISH_MEMSLOTS -> {
+                Memslot exchanged = slot.withBitmapsExchanged();
+                Memslots old = vm.publishMemslots(vm.memslots().with(exchanged)); // TLA+: PublishMemslots
+                gracePeriods.bitmapsExchanged(vm.srcu);                          // TLA+: GracePeriod
+                old.free();                                                      // TLA+: FreeOldMemslots
+                yield exchanged;
+            }
+            case IN_PLACE -> {
+                slot.swapBitmapsInPlace();                                       // TLA+: SwapBitmaps
+                gracePeriods.bitmapsExchanged(vm.srcu);                          // TLA+: GracePeriod
+                yield slot;
+            }
+        };
+    }
+}
