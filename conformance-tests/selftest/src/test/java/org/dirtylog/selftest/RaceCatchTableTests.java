@@ -10,17 +10,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
-import org.dirtylog.arch.ia64.Ia64ReferenceBackend;
-import org.dirtylog.arch.ppc.Book3sReferenceBackend;
-import org.dirtylog.arch.x86.X86ReferenceBackend;
 import org.dirtylog.conformance.Certificate;
 import org.dirtylog.conformance.ConformanceRunner;
 import org.dirtylog.conformance.RunOptions;
 import org.dirtylog.conformance.Verdict;
-import org.dirtylog.kvm.Defect;
+import org.dirtylog.defects.Arch;
+import org.dirtylog.defects.Defect;
 import org.dirtylog.spi.DirtyLogBackend;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -44,18 +41,17 @@ class RaceCatchTableTests {
     @Test
     void catchTableOfEveryRaceBugClassOnTenSeeds() throws IOException {
         Map<String, Supplier<DirtyLogBackend>> broken = new LinkedHashMap<>();
-        for (Defect d : List.of(Defect.WRITE_PROTECT_BEFORE_SWAP, Defect.NON_ATOMIC_BIT_SET, Defect.FLUSH_AFTER_UNLOCK,
-                Defect.NO_GRACE_PERIOD)) {
-            broken.put("x86 + " + d, () -> new X86ReferenceBackend(Set.of(d)));
-            if (d != Defect.WRITE_PROTECT_BEFORE_SWAP) {
-                broken.put("ppc + " + d, () -> new Book3sReferenceBackend(Set.of(d)));
-                broken.put("ia64 + " + d, () -> new Ia64ReferenceBackend(Set.of(d)));
+        for (Defect d : Defect.values()) {
+            for (Arch arch : Arch.values()) {
+                if (d.isRace() && d.appliesTo(arch)) {
+                    broken.put(arch.name().toLowerCase(Locale.ROOT) + " + " + d, () -> d.backend(arch));
+                }
             }
         }
         Map<String, Supplier<DirtyLogBackend>> correct = new LinkedHashMap<>();
-        correct.put("reference-x86", X86ReferenceBackend::new);
-        correct.put("reference-ppc", Book3sReferenceBackend::new);
-        correct.put("reference-ia64", Ia64ReferenceBackend::new);
+        for (Arch arch : Arch.values()) {
+            correct.put(arch.backendName(), arch::backend);
+        }
         independent(broken, correct);
 
         StringBuilder table = new StringBuilder("| bug class | " + seedsHeader() + " | caught |\n|---|"

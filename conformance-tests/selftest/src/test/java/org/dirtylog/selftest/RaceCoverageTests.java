@@ -9,7 +9,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiPredicate;
 import org.dirtylog.arch.x86.X86ReferenceBackend;
@@ -21,7 +20,8 @@ import org.dirtylog.conformance.RuleResult;
 import org.dirtylog.conformance.Verdict;
 import org.dirtylog.conformance.report.CertificateJson;
 import org.dirtylog.example.MinimalBackend;
-import org.dirtylog.kvm.Defect;
+import org.dirtylog.defects.Arch;
+import org.dirtylog.defects.Defect;
 import org.dirtylog.spi.BackendVm;
 import org.dirtylog.spi.Capabilities;
 import org.dirtylog.spi.Capability;
@@ -43,7 +43,7 @@ class RaceCoverageTests {
 
     /** The reference x86 backend with the edde99ce bug, declaring {@code caps} instead of its own. */
     private static DirtyLogBackend edde99ceDeclaring(String name, Capabilities caps) {
-        return new ForwardingBackend(name, new X86ReferenceBackend(Set.of(Defect.WRITE_PROTECT_BEFORE_SWAP))) {
+        return new ForwardingBackend(name, Defect.WRITE_PROTECT_BEFORE_SWAP.backend(Arch.X86)) {
             @Override
             public Capabilities capabilities() {
                 return caps;
