@@ -8,7 +8,7 @@ import java.lang.foreign.MemorySegment;
  * that is also the grace period. A fold that loaded the old active bitmap before the swap sets
  * its bits after the copy; they stay in the cold bitmap, which the next harvest clears.
  */
-final class CopyBeforeGracePeriod extends DirtyLogPaths {
+class CopyBeforeGracePeriod extends DirtyLogPaths {
 
     @Override
     int harvest(IndependentVm vm, Memslot slot, MemorySegment out) {

@@ -6,7 +6,7 @@ package org.dirtylog.independent;
  * (swap, then flush the shadow mappings) do. A fold that loaded the old active bitmap just before
  * the swap sets its bits after user space has read that bitmap, and the next switch clears them.
  */
-final class NoGracePeriod extends DirtyLogPaths {
+class NoGracePeriod extends DirtyLogPaths {
 
     @Override
     void writeProtect(IndependentVm vm, Memslot slot) {

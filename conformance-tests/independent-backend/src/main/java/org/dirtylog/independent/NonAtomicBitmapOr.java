@@ -7,7 +7,7 @@ import java.lang.foreign.ValueLayout;
  * plain read-modify-write of the word ({@code __set_bit} where {@code set_bit} was needed, the
  * bug 50e92b3c fixed). Two vCPUs folding into one word at once can overwrite each other's bits.
  */
-final class NonAtomicBitmapOr extends DirtyLogPaths {
+class NonAtomicBitmapOr extends DirtyLogPaths {
 
     @Override
     void setBits(DirtyBitmap bitmap, int w, long bits) {

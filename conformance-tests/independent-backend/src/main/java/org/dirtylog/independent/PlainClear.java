@@ -6,7 +6,7 @@ package org.dirtylog.independent;
  * word between the copy and the store is wiped; the page stays writable, so neither that store
  * nor the ones after it are reported until the page is write-protected again.
  */
-final class PlainClear extends DirtyLogPaths {
+class PlainClear extends DirtyLogPaths {
 
     @Override
     void syncDirtyLog(IndependentVm vm, Memslot slot) {

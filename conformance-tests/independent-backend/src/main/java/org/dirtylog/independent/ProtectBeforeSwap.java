@@ -9,7 +9,7 @@ import java.lang.foreign.MemorySegment;
  * logged into the bitmap being harvested and leaves its page writable: every later store to that
  * page goes unlogged until the harvest after next.
  */
-final class ProtectBeforeSwap extends DirtyLogPaths {
+class ProtectBeforeSwap extends DirtyLogPaths {
 
     @Override
     int harvest(IndependentVm vm, Memslot slot, MemorySegment out) {

@@ -8,7 +8,7 @@ import org.dirtylog.spi.KvmApi;
  * that write-protects the page and waits for the vCPU in between returns before the store lands;
  * the store completes after the harvest, unlogged, on a page the harvest already reported.
  */
-final class StoreOutsideGuestMode extends DirtyLogPaths {
+class StoreOutsideGuestMode extends DirtyLogPaths {
 
     @Override
     boolean guestWrite(IndependentVcpu vcpu, long gpa, long value) {

@@ -7,7 +7,7 @@ package org.dirtylog.independent;
  * running vCPU's log when a harvest swaps are reported one harvest late: the harvest that had to
  * report a store that completed before it began does not.
  */
-final class UnflushedVcpuLog extends DirtyLogPaths {
+class UnflushedVcpuLog extends DirtyLogPaths {
 
     @Override
     void syncDirtyLog(IndependentVm vm, Memslot slot) {
