@@ -32,7 +32,7 @@ public final class IndependentBackends {
      */
     public static List<DirtyLogBackend> variants() {
         return List.of(
-                variant("no-grace-period", "in-place swap; vCPUs write-protected but not waited for (RFC ppc/ia64)",
+                variant("no-grace-period", "in-place swap; no vCPU is waited for, before or after it (RFC ppc/ia64)",
                         new NoGracePeriod()),
                 variant("copy-before-grace-period", "GET copies the harvested bitmap before the grace period ends",
                         new CopyBeforeGracePeriod()),
