@@ -37,8 +37,7 @@ final class IndependentVcpu implements BackendVcpu {
 
     final int id;
     private final IndependentVm vm;
-    /** Odd while in guest mode; written only by the thread running the vCPU. */
-    @SuppressWarnings("unused")
+    /** Odd while in guest mode; written only by the thread running the vCPU, through {@link #MODE}. */
     private volatile long mode;
     /** The memslot of the last store (the vCPU's TLB); cleared with the vCPU outside guest mode. */
     Memslot tlb;
