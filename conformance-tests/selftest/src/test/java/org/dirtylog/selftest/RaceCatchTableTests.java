@@ -18,6 +18,7 @@ import org.dirtylog.conformance.RunOptions;
 import org.dirtylog.conformance.Verdict;
 import org.dirtylog.defects.Arch;
 import org.dirtylog.defects.Defect;
+import org.dirtylog.independent.IndependentBackends;
 import org.dirtylog.spi.DirtyLogBackend;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -118,38 +119,12 @@ class RaceCatchTableTests {
         return String.join(" | ", seeds);
     }
 
-    /** Adds the independent backend and its variants when its module is on the class path. */
-    @SuppressWarnings("unchecked")
+    /** Adds the independent backend (the self-test's second emulated design) and its natural-window variants. */
     private static void independent(Map<String, Supplier<DirtyLogBackend>> broken, Map<String, Supplier<DirtyLogBackend>> correct) {
-        Class<?> factory;
-        try {
-            factory = Class.forName("org.dirtylog.independent.IndependentBackends");
-        } catch (ClassNotFoundException absent) {
-            System.out.println("the independent backend is not on the class path: reference defects only");
-            return;
+        for (DirtyLogBackend variant : IndependentBackends.variants()) {
+            String name = variant.name();
+            broken.put(name, () -> IndependentBackends.named(name).orElseThrow());
         }
-        try {
-            int n = ((List<DirtyLogBackend>) factory.getMethod("variants").invoke(null)).size();
-            for (int i = 0; i < n; i++) {
-                int index = i;
-                Supplier<DirtyLogBackend> variant = () -> {
-                    try {
-                        return ((List<DirtyLogBackend>) factory.getMethod("variants").invoke(null)).get(index);
-                    } catch (ReflectiveOperationException e) {
-                        throw new IllegalStateException(e);
-                    }
-                };
-                broken.put(variant.get().name(), variant);
-            }
-            correct.put("independent", () -> {
-                try {
-                    return (DirtyLogBackend) factory.getMethod("correct").invoke(null);
-                } catch (ReflectiveOperationException e) {
-                    throw new IllegalStateException(e);
-                }
-            });
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException(e);
-        }
+        correct.put(IndependentBackends.CORRECT, IndependentBackends::correct);
     }
 }
