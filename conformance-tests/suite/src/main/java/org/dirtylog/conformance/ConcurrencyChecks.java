@@ -68,7 +68,9 @@ final class ConcurrencyChecks {
      * backends; linux-kvm, at about 50,000 guest writes a second, is the one the write
      * minimum is for). The
      * effort scales the harvests and writes per phase, not the judged-write minimum: fewer than
-     * 5000 (about six harvests' worth) is an ERROR, so a run cut down too far cannot PASS.
+     * 5000 (about six harvests' worth) makes the run go on phase by phase (a loaded machine
+     * judges fewer writes per phase), and fewer than 5000 after {@link SparsePhases#MAX_PHASES_FACTOR}
+     * times the phases is an ERROR, so a run cut down too far cannot PASS.
      */
     private static final SparsePhases.Budget SPARSE = new SparsePhases.Budget(4, 30, 4000, 5000);
     /** The two-slot rule: more harvests, as each covers one of two slots. */
