@@ -81,7 +81,9 @@ final class Kit {
 
     /**
      * A Maven local repository for one test: {@code head} receives everything Maven writes;
-     * {@code tail} links every folder of {@code ~/.m2/repository} except {@code org/dirtylog}.
+     * {@code tail} links every folder of the repository the running build reads (system property
+     * {@code dirtylog.test.maven.repository}, else {@code ~/.m2/repository}) except
+     * {@code org/dirtylog}.
      */
     record Repository(Path head, Path tail) implements AutoCloseable {
 
@@ -89,7 +91,8 @@ final class Kit {
         static Repository create(Path dir) throws IOException {
             Path head = Files.createDirectories(dir.resolve("m2-repository"));
             Path tail = Files.createDirectories(dir.resolve("m2-tail"));
-            Path user = Path.of(System.getProperty("user.home"), ".m2", "repository");
+            String outer = System.getProperty("dirtylog.test.maven.repository", "");
+            Path user = outer.isBlank() ? Path.of(System.getProperty("user.home"), ".m2", "repository") : Path.of(outer);
             if (Files.isDirectory(user)) {
                 link(user, tail, Path.of(GROUP_PATH));
             }
