@@ -251,6 +251,9 @@ public final class CheckCommand {
                     : failed + " model(s) did not meet their expectation");
             return failed == 0 ? OK : MISMATCH;
         } catch (IOException | UncheckedIOException e) {
+            if (run.wasInterrupted()) {
+                return INTERRUPTED;
+            }
             err.println("dirtylog check: " + describe(e));
             return USAGE;
         } finally {
@@ -292,6 +295,11 @@ public final class CheckCommand {
             this.err = err;
         }
 
+        /** Returns whether the run was interrupted (its failures are then no one's to report). */
+        synchronized boolean wasInterrupted() {
+            return interrupted;
+        }
+
         /** Runs {@code printing} and returns true, unless the run was interrupted. */
         synchronized boolean print(Runnable printing) {
             if (interrupted) {
@@ -322,17 +330,16 @@ public final class CheckCommand {
         /**
          * Ends the run as interrupted, once: stops TLC, writes {@code models.json} with the models
          * finished so far and {@code "interrupted": true}, removes the work folder and prints one
-         * line. Called by the shutdown hook (Ctrl-C) or by the main thread when TLC was interrupted.
+         * line. Called by the shutdown hook (Ctrl-C) and by the main thread when TLC was
+         * interrupted, in either order; the second caller waits here until the first is done,
+         * because the JVM halts as soon as the hook returns.
          */
-        void interrupt() {
-            List<ModelReport> done;
-            synchronized (this) {
-                if (interrupted || finished) {
-                    return;
-                }
-                interrupted = true;
-                done = List.copyOf(reports);
+        synchronized void interrupt() {
+            if (interrupted || finished) {
+                return;
             }
+            interrupted = true;
+            List<ModelReport> done = List.copyOf(reports);
             ticker.shutdownNow();
             runner.cancel();
             Path json = reportDir.resolve(MODELS_JSON);

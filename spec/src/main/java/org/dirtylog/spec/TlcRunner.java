@@ -105,6 +105,14 @@ public final class TlcRunner {
                     output.accept(line);
                 }
                 exit = process.waitFor();
+            } catch (IOException e) {
+                // cancel() destroys the process, which closes the stream this thread reads.
+                synchronized (lock) {
+                    if (cancelled) {
+                        throw new InterruptedException("TLC run cancelled");
+                    }
+                }
+                throw e;
             } finally {
                 if (process.isAlive()) {
                     process.destroyForcibly();
