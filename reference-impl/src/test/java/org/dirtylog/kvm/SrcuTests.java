@@ -4,24 +4,26 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
 
 class SrcuTests {
 
-    private static final long STRESS_MILLIS = 1500;
-    private static final long STRESS_CAP_MILLIS = 15_000;
-    private static final long MIN_READS = 1_000_000;
-    private static final long MIN_GRACE_PERIODS = 300;
+    private static final long MIN_READS = 3_000_000;
+    private static final long MIN_GRACE_PERIODS = 1_000;
+    private static final Duration HANG = Duration.ofMinutes(5);
+    private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
     /** The known-wrong variant of the spec: one flip and one wait. */
     static final class OneFlipSrcu extends Srcu {
@@ -32,56 +34,86 @@ class SrcuTests {
         }
     }
 
-    @Test
-    void aGracePeriodWaitsForAReaderThatBeganBeforeIt() throws Exception {
-        Srcu srcu = new Srcu();
+    /**
+     * Starts {@code grace} on a thread of its own while the calling thread is inside a read
+     * section, waits until {@code waiting} shows the grace period waiting for that reader, leaves
+     * the section, and returns whether the grace period returned while the reader was inside.
+     * The answer comes from a flag, never from how long anything took: an early return is seen
+     * however fast or slow the machine, and a correct grace period is never blamed for a delay.
+     */
+    private static boolean returnedWhileAReaderFromBeforeWasInside(Srcu srcu, Runnable grace,
+                                                                     Predicate<Thread> waiting) {
+        AtomicBoolean readerInside = new AtomicBoolean(true);
+        AtomicBoolean returnedEarly = new AtomicBoolean();
         int idx = srcu.readLock();
-        CompletableFuture<Void> sync = CompletableFuture.runAsync(srcu::synchronize);
-        Thread.sleep(100);
-        assertFalse(sync.isDone(), "synchronize returned while a reader from before it was inside");
+        Thread waiter = Thread.ofPlatform().start(() -> {
+            grace.run();
+            returnedEarly.set(readerInside.get());
+        });
+        await("the grace period waits for the reader or has returned",
+                () -> waiting.test(waiter) || waiter.getState() == Thread.State.TERMINATED);
+        readerInside.set(false);
         srcu.readUnlock(idx);
-        sync.get(5, TimeUnit.SECONDS);
+        join(waiter);
+        return returnedEarly.get();
+    }
+
+    /** The waiter sleeps between checks: it checked the counters 64 times and found a reader each time. */
+    private static boolean sleepsBetweenChecks(Thread waiter) {
+        return waiter.getState() == Thread.State.TIMED_WAITING;
     }
 
     @Test
-    void anExpeditedGracePeriodWaitsForAReaderThatBeganBeforeIt() throws Exception {
+    void aGracePeriodWaitsForAReaderThatBeganBeforeIt() {
         Srcu srcu = new Srcu();
-        int idx = srcu.readLock();
-        CompletableFuture<Void> sync = CompletableFuture.runAsync(srcu::synchronizeExpedited);
-        Thread.sleep(100);
-        assertFalse(sync.isDone());
-        srcu.readUnlock(idx);
-        sync.get(5, TimeUnit.SECONDS);
+        assertFalse(returnedWhileAReaderFromBeforeWasInside(srcu, srcu::synchronize,
+                SrcuTests::sleepsBetweenChecks), "synchronize returned while a reader from before it was inside");
+        assertEquals(1, srcu.completed(), "one flip per grace period");
     }
 
     @Test
-    void aGracePeriodDoesNotWaitForAReaderThatBeganAfterIt() throws Exception {
+    void aGracePeriodThatNeverWaitsIsCaughtReturningWhileTheReaderIsInside() {
+        Srcu noWait = new Srcu() {
+            @Override
+            protected void flipAndWait(boolean expedited) {
+                flip();
+            }
+        };
+        assertTrue(returnedWhileAReaderFromBeforeWasInside(noWait, noWait::synchronize,
+                SrcuTests::sleepsBetweenChecks), "the scenario above must be able to fail");
+    }
+
+    @Test
+    void anExpeditedGracePeriodWaitsForAReaderThatBeganBeforeIt() {
+        Srcu srcu = new Srcu();
+        // An expedited waiter yields instead of sleeping, so its visible state is the flip: after
+        // it, the only wait left is the one for the reader's index.
+        assertFalse(returnedWhileAReaderFromBeforeWasInside(srcu, srcu::synchronizeExpedited,
+                waiter -> srcu.completed() == 1 && srcu.gracePeriodWaiting()),
+                "synchronizeExpedited returned while a reader from before it was inside");
+    }
+
+    @Test
+    void aGracePeriodDoesNotWaitForAReaderThatBeganAfterIt() {
         Srcu srcu = new Srcu();
         int early = srcu.readLock();
         long before = srcu.completed();
-        CompletableFuture<Void> sync = CompletableFuture.runAsync(srcu::synchronize);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (srcu.completed() == before && System.nanoTime() < deadline) {
-            Thread.onSpinWait();
-        }
-        assertEquals(before + 1, srcu.completed(), "the grace period never flipped");
+        Thread waiter = Thread.ofPlatform().start(srcu::synchronize);
+        await("the grace period flipped", () -> srcu.completed() == before + 1);
         CountDownLatch lateInside = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
         Thread late = Thread.ofPlatform().start(() -> {
             int idx = srcu.readLock();
             lateInside.countDown();
-            try {
-                release.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            awaitLatch(release);
             srcu.readUnlock(idx);
         });
-        lateInside.await();
+        awaitLatch(lateInside);
         srcu.readUnlock(early);
-        sync.get(5, TimeUnit.SECONDS);
+        // The late reader is still inside: the grace period must end anyway.
+        join(waiter);
         release.countDown();
-        late.join();
+        join(late);
     }
 
     @Test
@@ -97,30 +129,31 @@ class SrcuTests {
      * A reader loads index 0, stalls, then increments after a grace period found index 0 idle.
      * The next grace period must still wait for it: only the first of the two waits sees it.
      */
-    private static boolean nextGracePeriodIgnoresAReaderThatLoadedItsIndexEarly(Srcu srcu) throws Exception {
+    private static boolean nextGracePeriodIgnoresAReaderThatLoadedItsIndexEarly(Srcu srcu) {
         int idx = srcu.readLockLoadIndex();
         srcu.synchronize();
         srcu.readLockIncrement(idx);
-        CompletableFuture<Void> sync = CompletableFuture.runAsync(srcu::synchronize);
-        boolean returnedEarly;
-        try {
-            sync.get(1, TimeUnit.SECONDS);
-            returnedEarly = true;
-        } catch (TimeoutException stillWaiting) {
-            returnedEarly = false;
-        }
+        AtomicBoolean readerInside = new AtomicBoolean(true);
+        AtomicBoolean returnedEarly = new AtomicBoolean();
+        Thread waiter = Thread.ofPlatform().start(() -> {
+            srcu.synchronize();
+            returnedEarly.set(readerInside.get());
+        });
+        await("the grace period sleeps waiting for the reader or has returned",
+                () -> sleepsBetweenChecks(waiter) || waiter.getState() == Thread.State.TERMINATED);
+        readerInside.set(false);
         srcu.readUnlock(idx);
-        sync.get(5, TimeUnit.SECONDS);
-        return returnedEarly;
+        join(waiter);
+        return returnedEarly.get();
     }
 
     @Test
-    void theTwoWaitsCatchAReaderThatLoadedItsIndexBeforeTheFlip() throws Exception {
+    void theTwoWaitsCatchAReaderThatLoadedItsIndexBeforeTheFlip() {
         assertFalse(nextGracePeriodIgnoresAReaderThatLoadedItsIndexEarly(new Srcu()));
     }
 
     @Test
-    void theOneFlipVariantReturnsWhileThatReaderIsStillInside() throws Exception {
+    void theOneFlipVariantReturnsWhileThatReaderIsStillInside() {
         assertTrue(nextGracePeriodIgnoresAReaderThatLoadedItsIndexEarly(new OneFlipSrcu()),
                 "the one-flip variant should be caught by this scenario");
     }
@@ -174,21 +207,53 @@ class SrcuTests {
                 }
             }));
         }
-        // At least STRESS_MILLIS and the minimums; the cap only ends a run on a stalled machine.
-        long start = System.nanoTime();
-        long elapsed;
-        do {
-            Thread.sleep(50);
-            elapsed = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-        } while ((elapsed < STRESS_MILLIS || reads.sum() < MIN_READS || grace.sum() < MIN_GRACE_PERIODS)
-                && elapsed < STRESS_CAP_MILLIS);
-        stop.set(true);
-        for (Thread t : threads) {
-            t.join();
+        // The amount of work is counted, not timed: the run lasts until both minimums are reached.
+        try {
+            await("at least " + MIN_READS + " reads and " + MIN_GRACE_PERIODS + " grace periods",
+                    () -> reads.sum() >= MIN_READS && grace.sum() >= MIN_GRACE_PERIODS);
+        } finally {
+            stop.set(true);
+            for (Thread t : threads) {
+                join(t);
+            }
         }
-        System.out.println("SRCU stress: " + reads.sum() + " reads, " + grace.sum() + " grace periods in " + elapsed + " ms");
+        System.out.println("SRCU stress: " + reads.sum() + " reads, " + grace.sum() + " grace periods");
         assertEquals(0, violations.get(), "a reader saw an object freed during its read section");
-        assertTrue(reads.sum() >= MIN_READS, "too few reads to mean anything in " + elapsed + " ms: " + reads.sum());
-        assertTrue(grace.sum() >= MIN_GRACE_PERIODS, "too few grace periods in " + elapsed + " ms: " + grace.sum());
+    }
+
+    /**
+     * Polls {@code fact} until it holds. The bound only turns a hang (a grace period that never
+     * ends) into a failure; a loaded machine reaches every fact here far sooner.
+     */
+    private static void await(String fact, BooleanSupplier holds) {
+        long deadline = System.nanoTime() + HANG.toNanos();
+        while (!holds.getAsBoolean()) {
+            if (System.nanoTime() - deadline > 0) {
+                throw new AssertionError("not after " + HANG.toSeconds() + " s: " + fact);
+            }
+            LockSupport.parkNanos(POLL_NANOS);
+        }
+    }
+
+    private static void join(Thread thread) {
+        try {
+            if (!thread.join(HANG)) {
+                throw new AssertionError(thread.getName() + " still runs after " + HANG.toSeconds() + " s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
+        }
+    }
+
+    private static void awaitLatch(CountDownLatch latch) {
+        try {
+            if (!latch.await(HANG.toNanos(), TimeUnit.NANOSECONDS)) {
+                throw new AssertionError("the latch stayed closed for " + HANG.toSeconds() + " s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
+        }
     }
 }

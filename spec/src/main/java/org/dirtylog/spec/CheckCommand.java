@@ -2,8 +2,12 @@ package org.dirtylog.spec;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -22,7 +26,12 @@ import com.fasterxml.jackson.databind.SerializationFeature;
  * {@code dirtylog check [--model NAME]... [--workers N] [--report DIR]}: model-checks the TLA+
  * models of {@code spec/models/manifest.json} with TLC, prints a table
  * {@code model | expected | actual | distinct states | seconds}, writes {@code DIR/models.json}
- * and one {@code DIR/<model>.trace.txt} per counterexample.
+ * and one {@code DIR/<model>.trace.txt} per counterexample. {@code DIR} defaults to
+ * {@code dirtylog-report/check} under the kit root (the folder holding {@code spec/models}),
+ * wherever the command is run from; one run at a time may write into it.
+ *
+ * <p>Ctrl-C (SIGINT, SIGTERM) stops TLC, writes {@code models.json} with the models finished so
+ * far and {@code "interrupted": true}, prints one line and exits {@value #INTERRUPTED}.
  */
 public final class CheckCommand {
 
@@ -32,6 +41,17 @@ public final class CheckCommand {
     public static final int MISMATCH = 1;
     /** Exit status: bad usage, or a spec / configuration error. */
     public static final int USAGE = 2;
+    /** Exit status: interrupted (Ctrl-C), as a shell reports a process ended by SIGINT. */
+    public static final int INTERRUPTED = 130;
+
+    /** Most TLC workers {@code --workers} accepts: 64, or the CPU count when that is higher. */
+    public static final int MAX_WORKERS = Math.max(64, Runtime.getRuntime().availableProcessors());
+    /** Report folder under the kit root when {@code --report} is not given. */
+    public static final Path DEFAULT_REPORT = Path.of("dirtylog-report", "check");
+    /** File name of the report, in the report folder. */
+    static final String MODELS_JSON = "models.json";
+    /** Name of the lock file inside the report folder. */
+    static final String LOCK_FILE = ".check.lock";
 
     private static final String USAGE_LINE =
             "usage: dirtylog check [--model NAME|all]... [--workers N] [--report DIR]";
@@ -54,7 +74,7 @@ public final class CheckCommand {
     static int run(List<String> args, PrintStream out, PrintStream err, Path cwd) {
         Set<String> names = new LinkedHashSet<>();
         int workers = 1;
-        Path report = cwd.resolve("dirtylog-report/check");
+        Path report = null;
         for (int i = 0; i < args.size(); i++) {
             String arg = args.get(i);
             if (arg.equals("--help") || arg.equals("-h")) {
@@ -73,13 +93,10 @@ public final class CheckCommand {
             switch (arg) {
                 case "--model" -> names.add(value);
                 case "--workers" -> {
-                    try {
-                        workers = Integer.parseInt(value);
-                    } catch (NumberFormatException e) {
-                        workers = 0;
-                    }
+                    workers = parseWorkers(value);
                     if (workers < 1) {
-                        err.println("dirtylog check: --workers needs a positive number, got '" + value + "'");
+                        err.println("dirtylog check: --workers takes a whole number from 1 to " + MAX_WORKERS
+                                + " (TLC worker threads), got '" + value + "'");
                         return USAGE;
                     }
                 }
@@ -116,77 +133,252 @@ public final class CheckCommand {
                 selected.add(entry.get());
             }
         }
-        return check(selected, modelsDir.get(), workers, report, out, err);
+        Path reportDir = report != null ? report : kitRoot(modelsDir.get()).resolve(DEFAULT_REPORT);
+        return check(selected, modelsDir.get(), workers, reportDir.toAbsolutePath().normalize(), out, err);
+    }
+
+    /** Returns {@code value} as a worker count in 1..{@link #MAX_WORKERS}, or 0 when it is not one. */
+    static int parseWorkers(String value) {
+        if (!value.matches("[0-9]{1,9}")) {
+            return 0;
+        }
+        int n = Integer.parseInt(value);
+        return n <= MAX_WORKERS ? n : 0;
+    }
+
+    /** Returns the kit root of a models folder {@code <root>/spec/models}. */
+    static Path kitRoot(Path modelsDir) {
+        return modelsDir.toAbsolutePath().normalize().getParent().getParent();
     }
 
     private static int check(List<ModelEntry> models, Path modelsDir, int workers, Path reportDir,
                              PrintStream out, PrintStream err) {
+        try {
+            Files.createDirectories(reportDir);
+        } catch (IOException e) {
+            err.println("dirtylog check: cannot create the report folder " + reportDir + " (" + describe(e) + ")");
+            return USAGE;
+        }
+        Optional<FolderLock> lock;
+        try {
+            lock = FolderLock.tryAcquire(reportDir.resolve(LOCK_FILE));
+        } catch (IOException e) {
+            err.println("dirtylog check: cannot lock the report folder " + reportDir + " (" + describe(e) + ")");
+            return USAGE;
+        }
+        if (lock.isEmpty()) {
+            err.println("dirtylog check: another check is writing into " + reportDir
+                    + "; wait for it to end or give another --report DIR");
+            return USAGE;
+        }
+        try (FolderLock held = lock.get()) {
+            return checkLocked(models, modelsDir, workers, reportDir, out, err);
+        } catch (IOException e) {
+            err.println("dirtylog check: " + describe(e));
+            return USAGE;
+        }
+    }
+
+    private static int checkLocked(List<ModelEntry> models, Path modelsDir, int workers, Path reportDir,
+                                   PrintStream out, PrintStream err) {
         out.printf("dirtylog check: %d model(s) from %s, %d TLC worker(s)%n", models.size(), modelsDir, workers);
-        TlcRunner runner = new TlcRunner(reportDir.resolve("work"));
-        List<ModelReport> reports = new ArrayList<>();
-        List<String> errors = new ArrayList<>();
+        Path work = reportDir.resolve("work");
+        TlcRunner runner = new TlcRunner(work);
         ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "check-progress");
             t.setDaemon(true);
             return t;
         });
+        Run run = new Run(models.size(), reportDir, work, runner, ticker, err);
+        Thread hook = new Thread(run::interrupt, "check-interrupted");
+        Runtime.getRuntime().addShutdownHook(hook);
+        List<String> errors = new ArrayList<>();
         try {
-            Files.createDirectories(reportDir);
             int index = 0;
             for (ModelEntry model : models) {
                 index++;
                 AtomicLong seen = new AtomicLong(-1);
                 long started = System.nanoTime();
                 String prefix = String.format("[%d/%d] %s", index, models.size(), model.name());
-                out.println(prefix + ": TLC running (" + model.config() + ")");
-                var tick = ticker.scheduleAtFixedRate(() -> out.printf(Locale.ROOT, "    %s: %ds elapsed, %s%n",
-                        model.name(), (System.nanoTime() - started) / 1_000_000_000L,
+                if (!run.print(() -> out.println(prefix + ": TLC running (" + model.config() + ")"))) {
+                    return INTERRUPTED;
+                }
+                var tick = ticker.scheduleAtFixedRate(() -> run.print(() -> out.printf(Locale.ROOT,
+                        "    %s: %ds elapsed, %s%n", model.name(), (System.nanoTime() - started) / 1_000_000_000L,
                         seen.get() < 0 ? "no state count from TLC yet"
-                                : String.format(Locale.ROOT, "%,d distinct states at TLC's last report", seen.get())),
+                                : String.format(Locale.ROOT, "%,d distinct states at TLC's last report", seen.get()))),
                         PROGRESS_SECONDS, PROGRESS_SECONDS, TimeUnit.SECONDS);
                 TlcResult result;
                 try {
                     result = runner.run(modelsDir.resolve(model.folder()), model.moduleName(),
                             model.configFileName(), workers, seen::set);
+                } catch (InterruptedException e) {
+                    run.interrupt();
+                    return INTERRUPTED;
                 } finally {
                     tick.cancel(false);
                 }
-                ModelReport report = report(model, result, workers, reportDir);
-                reports.add(report);
-                out.printf(Locale.ROOT, "%s: %s, %s distinct states, %.1f s%s%n", prefix, result.verdict(),
-                        count(result.distinctStates()), result.seconds(), report.ok() ? ""
-                                : !report.unexplainedNeverTaken().isEmpty() ? "  <-- never taken: "
-                                        + String.join(", ", report.unexplainedNeverTaken())
-                                        + " (not explained by the manifest's never_taken)"
-                                : "  <-- expected " + model.expected());
-                result.error().ifPresent(e -> {
-                    errors.add(e.describe());
-                    err.println("dirtylog check: " + model.name() + ": " + e.describe());
+                boolean recorded = run.record(() -> {
+                    ModelReport report = report(model, result, workers, reportDir);
+                    out.printf(Locale.ROOT, "%s: %s, %s distinct states, %.1f s%s%n", prefix, result.verdict(),
+                            count(result.distinctStates()), result.seconds(), report.ok() ? ""
+                                    : !report.unexplainedNeverTaken().isEmpty() ? "  <-- never taken: "
+                                            + String.join(", ", report.unexplainedNeverTaken())
+                                            + " (not explained by the manifest's never_taken)"
+                                    : "  <-- expected " + model.expected());
+                    result.error().ifPresent(e -> {
+                        errors.add(e.describe());
+                        err.println("dirtylog check: " + model.name() + ": " + e.describe());
+                    });
+                    return report;
                 });
+                if (!recorded) {
+                    return INTERRUPTED;
+                }
             }
-            writeJson(reportDir.resolve("models.json"), reports);
-            TlcRunner.deleteTree(reportDir.resolve("work"));
-        } catch (IOException e) {
-            err.println("dirtylog check: " + e.getMessage());
-            return USAGE;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            err.println("dirtylog check: interrupted");
+            List<ModelReport> reports = run.finish();
+            if (reports == null) {
+                return INTERRUPTED;
+            }
+            writeJson(reportDir.resolve(MODELS_JSON), new CheckReport(false, reports));
+            TlcRunner.deleteTree(work);
+            out.println();
+            out.print(table(reports));
+            out.println();
+            out.println("report: " + reportDir.resolve(MODELS_JSON));
+            if (!errors.isEmpty()) {
+                return USAGE;
+            }
+            long failed = reports.stream().filter(r -> !r.ok()).count();
+            out.println(failed == 0 ? "every model met its expectation"
+                    : failed + " model(s) did not meet their expectation");
+            return failed == 0 ? OK : MISMATCH;
+        } catch (IOException | UncheckedIOException e) {
+            if (run.wasInterrupted()) {
+                return INTERRUPTED;
+            }
+            err.println("dirtylog check: " + describe(e));
             return USAGE;
         } finally {
             ticker.shutdownNow();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running (or ran) and owns the rest of this run
+            }
         }
-        out.println();
-        out.print(table(reports));
-        out.println();
-        out.println("report: " + reportDir.resolve("models.json"));
-        if (!errors.isEmpty()) {
-            return USAGE;
+    }
+
+    /**
+     * One check run's shared state: the models recorded so far, and whether Ctrl-C (a shutdown
+     * hook) or an interrupted TLC child ended the run. Output and records happen under this
+     * object's monitor, so after the interruption line nothing more is printed or recorded.
+     */
+    private static final class Run {
+        private final int total;
+        private final Path reportDir;
+        private final Path work;
+        private final TlcRunner runner;
+        private final ScheduledExecutorService ticker;
+        private final PrintStream err;
+        // Guarded by this.
+        private final List<ModelReport> reports = new ArrayList<>();
+        // Guarded by this.
+        private boolean interrupted;
+        // Guarded by this.
+        private boolean finished;
+
+        Run(int total, Path reportDir, Path work, TlcRunner runner, ScheduledExecutorService ticker,
+            PrintStream err) {
+            this.total = total;
+            this.reportDir = reportDir;
+            this.work = work;
+            this.runner = runner;
+            this.ticker = ticker;
+            this.err = err;
         }
-        long failed = reports.stream().filter(r -> !r.ok()).count();
-        out.println(failed == 0 ? "every model met its expectation"
-                : failed + " model(s) did not meet their expectation");
-        return failed == 0 ? OK : MISMATCH;
+
+        /** Returns whether the run was interrupted (its failures are then no one's to report). */
+        synchronized boolean wasInterrupted() {
+            return interrupted;
+        }
+
+        /** Runs {@code printing} and returns true, unless the run was interrupted. */
+        synchronized boolean print(Runnable printing) {
+            if (interrupted) {
+                return false;
+            }
+            printing.run();
+            return true;
+        }
+
+        /** Adds the report {@code reporting} makes (and prints) and returns true, unless interrupted. */
+        synchronized boolean record(IoSupplier<ModelReport> reporting) throws IOException {
+            if (interrupted) {
+                return false;
+            }
+            reports.add(reporting.get());
+            return true;
+        }
+
+        /** Returns every report and ends the run, or null when it was interrupted. */
+        synchronized List<ModelReport> finish() {
+            if (interrupted) {
+                return null;
+            }
+            finished = true;
+            return List.copyOf(reports);
+        }
+
+        /**
+         * Ends the run as interrupted, once: stops TLC, writes {@code models.json} with the models
+         * finished so far and {@code "interrupted": true}, removes the work folder and prints one
+         * line. Called by the shutdown hook (Ctrl-C) and by the main thread when TLC was
+         * interrupted, in either order; the second caller waits here until the first is done,
+         * because the JVM halts as soon as the hook returns.
+         */
+        synchronized void interrupt() {
+            if (interrupted || finished) {
+                return;
+            }
+            interrupted = true;
+            List<ModelReport> done = List.copyOf(reports);
+            ticker.shutdownNow();
+            runner.cancel();
+            Path json = reportDir.resolve(MODELS_JSON);
+            String written;
+            try {
+                writeJson(json, new CheckReport(true, done));
+                written = "report: " + json;
+            } catch (IOException | UncheckedIOException e) {
+                written = "no report (" + describe(e) + ")";
+            }
+            try {
+                TlcRunner.deleteTree(work);
+            } catch (IOException | UncheckedIOException e) {
+                // a leftover work folder is removed by the next run into this report folder
+            }
+            err.printf("dirtylog check: interrupted after %d of %d model(s); %s%n", done.size(), total, written);
+            err.flush();
+        }
+    }
+
+    /** A supplier that may fail with an I/O error. */
+    @FunctionalInterface
+    private interface IoSupplier<T> {
+        T get() throws IOException;
+    }
+
+    private static String describe(Exception e) {
+        Throwable cause = e instanceof UncheckedIOException u ? u.getCause() : e;
+        String message = cause.getMessage();
+        if (cause instanceof FileAlreadyExistsException) {
+            return "a file of that name is in the way: " + message;
+        }
+        if (cause instanceof AccessDeniedException) {
+            return "permission denied: " + message;
+        }
+        return message == null ? cause.getClass().getSimpleName() : message;
     }
 
     private static ModelReport report(ModelEntry model, TlcResult result, int workers, Path reportDir)
@@ -207,8 +399,11 @@ public final class CheckCommand {
                 result.error().map(SpecError::describe).orElse(null), untaken);
     }
 
-    private static void writeJson(Path file, List<ModelReport> reports) throws IOException {
-        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(file.toFile(), reports);
+    /** Writes {@code report} to {@code file} through a temporary file, so no reader sees half of it. */
+    private static void writeJson(Path file, CheckReport report) throws IOException {
+        Path partial = file.resolveSibling(file.getFileName() + ".partial");
+        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(partial.toFile(), report);
+        Files.move(partial, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
     /** Returns the results table, one row per model. */

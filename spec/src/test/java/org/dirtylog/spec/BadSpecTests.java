@@ -84,7 +84,9 @@ class BadSpecTests {
         Run run = check(ROOT, "--model", "counter", "--report", report.toString());
         assertEquals(1, run.status(), run.out() + run.err());
         assertTrue(run.out().contains("model   | expected"), run.out());
-        JsonNode models = new ObjectMapper().readTree(report.resolve("models.json").toFile());
+        JsonNode json = new ObjectMapper().readTree(report.resolve("models.json").toFile());
+        assertFalse(json.get("interrupted").asBoolean());
+        JsonNode models = json.get("models");
         assertEquals("counter", models.get(0).get("model").asText());
         assertEquals("violates:Bounded", models.get(0).get("expected").asText());
         assertEquals("holds", models.get(0).get("actual").asText());

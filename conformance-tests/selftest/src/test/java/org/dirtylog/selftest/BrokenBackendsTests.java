@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.function.UnaryOperator;
 import org.dirtylog.arch.x86.X86ReferenceBackend;
 import org.dirtylog.conformance.Certificate;
@@ -97,15 +98,15 @@ class BrokenBackendsTests {
 
     @Test
     void aHangingBackendTimesOutRuleByRuleWithoutHangingTheRun() {
-        long t0 = System.nanoTime();
         Certificate c = Certify.rules(BrokenBackends.hangsInGetDirtyLog(new MinimalBackend()), SEED, "GET-0*,SLOT-04",
                 Duration.ofMillis(700));
-        double seconds = (System.nanoTime() - t0) / 1e9;
         assertCaughtBy(c, Verdict.ERROR, "GET-01", "GET-02", "GET-03", "GET-04", "GET-05", "GET-06");
-        assertTrue(Certify.result(c, "GET-01").message().startsWith("timed out"), Certify.result(c, "GET-01").message());
+        for (String hung : List.of("GET-01", "GET-02", "GET-03", "GET-04", "GET-05", "GET-06")) {
+            assertTrue(Certify.result(c, hung).message().startsWith("timed out"), Certify.result(c, hung).message());
+        }
         assertEquals(Verdict.PASS, Certify.result(c, "GET-07").verdict(), "GET-07 only makes a failing GET");
+        // The run reached the rules after the six hung ones: each hang ended at its own timeout.
         assertEquals(Verdict.PASS, Certify.result(c, "SLOT-04").verdict(), "SLOT-04 runs after six hung rules");
-        assertTrue(seconds < 6 * 3.0, "the run took " + seconds + " s");
     }
 
     @Test

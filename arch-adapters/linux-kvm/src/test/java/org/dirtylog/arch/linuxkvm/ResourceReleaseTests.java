@@ -9,6 +9,8 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Stream;
 import org.dirtylog.spi.BackendVcpu;
 import org.dirtylog.spi.BackendVm;
@@ -37,11 +39,9 @@ class ResourceReleaseTests {
     private static final int JVM_THREAD_TOLERANCE = 2;
     // Metaspace and malloc arenas may map a little more after warm-up; a 4 KiB-per-VM leak is 4000 KiB.
     private static final long ANONYMOUS_GROWTH_LIMIT = 256L << 10;
-    private static final long SETTLE_NANOS = 10_000_000_000L;
 
     @Test
-    void closingAThousandVmsReturnsDescriptorsThreadsAndMappingsToWhereTheyStarted(TestReporter reporter)
-            throws InterruptedException {
+    void closingAThousandVmsReturnsDescriptorsThreadsAndMappingsToWhereTheyStarted(TestReporter reporter) {
         KvmDevice.assumeAvailable();
         for (int i = 0; i < 20; i++) {
             cycle();
@@ -82,10 +82,14 @@ class ResourceReleaseTests {
         }
     }
 
-    private static void settle(long vcpuThreads, long threads) throws InterruptedException {
-        long deadline = System.nanoTime() + SETTLE_NANOS;
-        while ((vcpuThreads() > vcpuThreads || threads() > threads) && System.nanoTime() < deadline) {
-            Thread.sleep(10);
+    /**
+     * Polls until at most {@code vcpuThreads} vCPU threads and {@code threads} threads are left, or
+     * until {@link Await#HANG}; the assertions after it decide, with the counts in their messages.
+     */
+    private static void settle(long vcpuThreads, long threads) {
+        long deadline = System.nanoTime() + Await.HANG.toNanos();
+        while ((vcpuThreads() > vcpuThreads || threads() > threads) && System.nanoTime() - deadline < 0) {
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
         }
     }
 

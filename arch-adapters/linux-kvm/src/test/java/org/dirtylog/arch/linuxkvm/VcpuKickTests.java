@@ -4,10 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.time.Duration;
+import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.dirtylog.spi.BackendVcpu;
 import org.dirtylog.spi.BackendVm;
 import org.dirtylog.spi.Errno;
@@ -27,6 +31,9 @@ import org.junit.jupiter.api.Test;
 class VcpuKickTests {
 
     private static final long GPA = GuestProgram.KIT_BASE;
+    // Far more writes than the time between the guest's first write and the test's next step.
+    private static final int LONG_BATCH = 2_000_000;
+    private static final VarHandle PAGE_VALUE = ValueLayout.JAVA_LONG.varHandle();
 
     @Test
     void stopEndsRandomWritingAndReturnsTheWriteCount() throws InterruptedException {
@@ -35,7 +42,7 @@ class VcpuKickTests {
             vm.setUserMemoryRegion(new MemoryRegion(0, 0, GPA, memory.length(), memory.address())).value();
             BackendVcpu vcpu = vm.createVcpu(0).value();
             RandomWriter writer = vcpu.startRandomWrites(new RandomWrites(GPA, 16, 5, 1)).value();
-            Thread.sleep(50);
+            Await.until("the guest made a write", () -> writer.writesSoFar() > 0);
             long total = writer.stop().value();
             assertTrue(total > 0);
             assertEquals(total, writer.writesSoFar());
@@ -52,13 +59,9 @@ class VcpuKickTests {
             vm.setUserMemoryRegion(new MemoryRegion(0, 0, GPA, memory.length(), memory.address())).value();
             BackendVcpu vcpu = vm.createVcpu(0).value();
             RandomWriter writer = vcpu.startRandomWrites(new RandomWrites(GPA, 1, 1, round)).value();
-            long deadline = System.nanoTime() + 30_000_000_000L;
-            while (writer.writesSoFar() < 1000 && System.nanoTime() < deadline) {
-                Thread.sleep(1);
-            }
-            assertTrue(writer.writesSoFar() >= 1000, "guest never ran");
-            // Wide on purpose: without the kick close() never returns; a slow machine must not fail here.
-            assertTimeoutPreemptively(Duration.ofSeconds(30), vm::close, "close() never kicked the vCPU out of KVM_RUN");
+            Await.until("the guest made 1000 writes", () -> writer.writesSoFar() >= 1000);
+            // Without the kick close() never returns; the bound only turns that hang into a failure.
+            assertTimeoutPreemptively(Await.HANG, vm::close, "close() never kicked the vCPU out of KVM_RUN");
             assertEquals(Errno.EINTR, writer.stop().errnoOrNull());
         }
     }
@@ -68,11 +71,8 @@ class VcpuKickTests {
         try (BackendVm vm = KvmDevice.newVm()) {
             UserMemory memory = vm.mmap(256 * KvmApi.PAGE_SIZE).value();
             BackendVcpu vcpu = loggedSlotAndVcpu(vm, memory);
-            IoctlResult<?>[] result = new IoctlResult<?>[1];
-            Thread caller = startLongBatch(vcpu, result);
-            caller.interrupt();
-            caller.join(5000);
-            assertEquals(Errno.EINTR, result[0].errnoOrNull());
+            IoctlResult<Integer> result = stopMidBatch(() -> vcpu, () -> memory, Thread::interrupt);
+            assertEquals(Errno.EINTR, result.errnoOrNull(), result.toString());
             assertEquals(IoctlResult.ok(1), vcpu.runWrites(List.of(new GuestWrite(GPA + 8, 3))));
             assertEquals(3L, memory.segment().get(ValueLayout.JAVA_LONG, 8));
         }
@@ -80,14 +80,17 @@ class VcpuKickTests {
 
     @Test
     void closingTheVmWhileACallerWaitsInRunWritesReturnsEintrToIt() throws InterruptedException {
-        BackendVm vm = KvmDevice.newVm();
-        BackendVcpu vcpu = loggedSlotAndVcpu(vm, vm.mmap(256 * KvmApi.PAGE_SIZE).value());
-        IoctlResult<?>[] result = new IoctlResult<?>[1];
-        Thread caller = startLongBatch(vcpu, result);
-        vm.close();
-        caller.join(5000);
-        assertEquals(Errno.EINTR, result[0].errnoOrNull());
-        assertEquals(Errno.EBADF, vcpu.runWrites(List.of(new GuestWrite(GPA, 1))).errnoOrNull());
+        List<BackendVm> vms = new ArrayList<>();
+        List<UserMemory> memories = new ArrayList<>();
+        List<BackendVcpu> vcpus = new ArrayList<>();
+        IoctlResult<Integer> result = stopMidBatch(() -> {
+            vms.add(KvmDevice.newVm());
+            memories.add(vms.getLast().mmap(256 * KvmApi.PAGE_SIZE).value());
+            vcpus.add(loggedSlotAndVcpu(vms.getLast(), memories.getLast()));
+            return vcpus.getLast();
+        }, memories::getLast, caller -> vms.getLast().close());
+        assertEquals(Errno.EINTR, result.errnoOrNull(), result.toString());
+        assertEquals(Errno.EBADF, vcpus.getLast().runWrites(List.of(new GuestWrite(GPA, 1))).errnoOrNull());
     }
 
     @Test
@@ -105,8 +108,8 @@ class VcpuKickTests {
             assertEquals(IoctlResult.ok(firstTotal), first.stop());
             assertEquals(firstTotal, first.writesSoFar());
             long before = second.writesSoFar();
-            Thread.sleep(50);
-            assertTrue(second.writesSoFar() > before, "the second session stopped with the first writer");
+            Await.until("the second session goes on writing after the first writer's stop",
+                    () -> second.writesSoFar() > before);
             assertTrue(second.stop().value() > 0);
         }
     }
@@ -119,17 +122,32 @@ class VcpuKickTests {
     }
 
     /**
-     * Starts a thread running a batch of 2,000,000 writes (far longer than the test waits) and
-     * returns it once the guest has had 200 ms to get going; its result lands in {@code result[0]}.
+     * Runs a long batch on a thread of its own and, once the guest is seen running it, applies
+     * {@code stop} to that thread; returns the batch's result. The batch might still end before
+     * the stop lands: such a round proves nothing and another one runs (on a fresh vCPU from
+     * {@code vcpu}), at most five.
      */
-    private static Thread startLongBatch(BackendVcpu vcpu, IoctlResult<?>[] result) throws InterruptedException {
+    private static IoctlResult<Integer> stopMidBatch(Supplier<BackendVcpu> vcpu, Supplier<UserMemory> memory,
+                                                     Consumer<Thread> stop) throws InterruptedException {
         List<GuestWrite> writes = new ArrayList<>();
-        for (int i = 0; i < 2_000_000; i++) {
+        for (int i = 0; i < LONG_BATCH; i++) {
             writes.add(new GuestWrite(GPA + (i % 256) * KvmApi.PAGE_SIZE, i));
         }
-        Thread caller = new Thread(() -> result[0] = vcpu.runWrites(writes));
-        caller.start();
-        Thread.sleep(200);
-        return caller;
+        IoctlResult<Integer> result = null;
+        for (int round = 0; round < 5 && (result == null || result.equals(IoctlResult.ok(LONG_BATCH))); round++) {
+            BackendVcpu running = vcpu.get();
+            MemorySegment pages = memory.get().segment();
+            // Native memory: page 1's first long, 0 until the guest stores write 1 of the batch.
+            pages.set(ValueLayout.JAVA_LONG, KvmApi.PAGE_SIZE, 0L);
+            AtomicReference<IoctlResult<Integer>> done = new AtomicReference<>();
+            Thread caller = Thread.ofPlatform().start(() -> done.set(running.runWrites(writes)));
+            // Native memory: written by the guest; a volatile read sees its stores.
+            Await.until("the guest runs the batch", () -> done.get() != null
+                    || (long) PAGE_VALUE.getVolatile(pages, KvmApi.PAGE_SIZE) != 0);
+            stop.accept(caller);
+            Await.join(caller);
+            result = done.get();
+        }
+        return result;
     }
 }
