@@ -1,6 +1,7 @@
 package org.dirtylog.conformance.report;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
@@ -90,6 +91,12 @@ public final class ReportFolder implements AutoCloseable {
         } catch (IOException | SecurityException e) {
             throw new Refused("cannot create report folder " + d + ": " + describe(e));
         }
+        boolean lockExisted = Files.exists(d.resolve(LOCK));
+        if (created == null && !lockExisted) {
+            // A folder no run has used is refused before anything is written into it; one with
+            // a lock file is first checked for a run holding it, which is the better message.
+            checkContents(d, replace);
+        }
         FileChannel channel;
         try {
             channel = FileChannel.open(d.resolve(LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
@@ -112,25 +119,41 @@ public final class ReportFolder implements AutoCloseable {
         }
         ReportFolder folder = new ReportFolder(d, created, channel, lock);
         try {
-            List<Path> entries = folder.entries();
-            if (!entries.isEmpty()) {
-                if (!replace) {
-                    throw new Refused("report folder " + d + " is not empty; choose a new or empty folder, or add --replace "
-                            + "to replace the earlier report in it");
-                }
-                if (!isReport(d)) {
-                    throw new Refused("report folder " + d + " holds files that are not a DirtyLog report (e.g. "
-                            + entries.get(0).getFileName() + "); choose another folder");
-                }
-            }
+            // Again under the lock: another run may have written here since the first look.
+            checkContents(d, replace);
         } catch (Refused e) {
             folder.close();
+            if (!lockExisted) {
+                try {
+                    Files.deleteIfExists(d.resolve(LOCK));
+                } catch (IOException ignored) {
+                    // The refusal is what the user needs to read.
+                }
+            }
             throw e;
-        } catch (IOException e) {
-            folder.close();
-            throw new Refused("cannot read report folder " + d + ": " + describe(e));
         }
         return folder;
+    }
+
+    /** Refuses {@code d} when it holds anything but the lock, unless {@code replace} and it holds a report. */
+    private static void checkContents(Path d, boolean replace) throws Refused {
+        List<Path> entries;
+        try (Stream<Path> s = Files.list(d)) {
+            entries = s.filter(p -> !p.getFileName().toString().equals(LOCK)).sorted().toList();
+            if (entries.isEmpty()) {
+                return;
+            }
+            if (!replace) {
+                throw new Refused("report folder " + d + " is not empty; choose a new or empty folder, or add --replace "
+                        + "to replace the earlier report in it");
+            }
+            if (!isReport(d)) {
+                throw new Refused("report folder " + d + " holds files that are not a DirtyLog report (e.g. "
+                        + entries.get(0).getFileName() + "); choose another folder");
+            }
+        } catch (IOException | UncheckedIOException e) {
+            throw new Refused("cannot read report folder " + d + ": " + describe(e));
+        }
     }
 
     /** Returns the folder's absolute path. */
