@@ -17,6 +17,8 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -135,12 +137,17 @@ class RunningCertifyTests {
     }
 
     @Test
-    void theChildEndsWhenItsParentIsKilled(@TempDir Path dir) throws Exception {
+    void theChildEndsWhenItsParentIsKilledAndLeavesNoTemporaryFolder(@TempDir Path dir) throws Exception {
         Running run = start(dir);
+        String command = run.child().info().commandLine().orElseThrow();
+        Matcher crashDir = Pattern.compile("-Ddirtylog\\.child\\.crash-dir=(\\S+)").matcher(command);
+        assertTrue(crashDir.find(), command);
+        assertTrue(Files.isDirectory(Path.of(crashDir.group(1))));
         signal(run.parent().pid(), "KILL");
         assertTrue(run.parent().waitFor(PATIENCE_SECONDS, TimeUnit.SECONDS));
         run.child().onExit().get(PATIENCE_SECONDS, TimeUnit.SECONDS);
         assertFalse(run.child().isAlive(), "the child noticed its parent's end");
+        assertFalse(Files.exists(Path.of(crashDir.group(1))), "the child removed its empty crash-report folder");
     }
 
     private static void signal(long pid, String signal) throws Exception {

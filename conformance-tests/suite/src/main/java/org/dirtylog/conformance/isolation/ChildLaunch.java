@@ -16,6 +16,9 @@ import java.util.List;
  */
 public record ChildLaunch(Path java, String classpath, List<String> jvmArgs) {
 
+    /** The child's crash-report folder, which it removes itself when its parent dies first. */
+    static final String CRASH_DIR_PROPERTY = "dirtylog.child.crash-dir";
+
     /** System properties of this JVM that a child inherits. */
     private static final List<String> INHERITED = List.of("dirtylog.root", "java.io.tmpdir");
 
@@ -64,6 +67,7 @@ public record ChildLaunch(Path java, String classpath, List<String> jvmArgs) {
         cmd.add(java.toString());
         cmd.addAll(jvmArgs);
         cmd.add("-XX:ErrorFile=" + crashDir.resolve("hs_err_pid%p.log"));
+        cmd.add("-D" + CRASH_DIR_PROPERTY + "=" + crashDir);
         cmd.add("-cp");
         cmd.add(classpath);
         cmd.add(ChildMain.class.getName());

@@ -10,6 +10,7 @@ import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -74,6 +75,15 @@ public final class ChildMain {
                 }
             } catch (IOException ignored) {
                 // A broken pipe means the same as its end.
+            }
+            // The parent is gone and cannot remove the crash-report folder; an empty one goes now.
+            String crashDir = System.getProperty(ChildLaunch.CRASH_DIR_PROPERTY);
+            if (crashDir != null) {
+                try {
+                    Files.deleteIfExists(Path.of(crashDir));
+                } catch (IOException ignored) {
+                    // Not empty: the report of a crash stays for whoever looks.
+                }
             }
             Runtime.getRuntime().halt(3);
         });
