@@ -8,12 +8,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
@@ -55,7 +55,10 @@ class CertifyCommandTests {
         }
         assertEquals("example-minimal", json.get("backend").asText());
         assertTrue(json.get("certified").asBoolean());
-        assertEquals(42, json.get("seed").asLong());
+        assertEquals("42", json.get("seed").asText());
+        assertEquals("42", json.get("options").get("seed").asText());
+        assertEquals(1.0, json.get("options").get("effort").asDouble());
+        assertTrue(json.get("options").get("rules").isNull());
         assertEquals(37, json.get("rules").size());
         JsonNode rule = json.get("rules").get(0);
         for (String field : List.of("id", "statement", "source", "level", "verdict", "message", "seconds")) {
@@ -65,8 +68,11 @@ class CertifyCommandTests {
         assertEquals(0, json.get("summary").get("FAIL").asInt());
         String xml = Files.readString(dir.resolve("junit.xml"));
         assertTrue(xml.contains("tests=\"37\" failures=\"0\" errors=\"0\" skipped=\"14\""), xml);
+        assertTrue(xml.contains("name=\"certified: example-minimal\" time=\"0\"/>"), xml);
         String html = Files.readString(dir.resolve("index.html"));
-        assertTrue(html.contains("CERTIFIED") && html.contains("--seed 42") && html.contains("Kernel"), html);
+        assertTrue(html.contains("<body>\n<p class=\"big PASS\" id=\"verdict\">CERTIFIED</p>"), html);
+        assertTrue(html.contains("<code>./dirtylog certify --backend example-minimal --seed 42</code>") && html.contains("Kernel"),
+                html);
     }
 
     @Test
@@ -110,8 +116,8 @@ class CertifyCommandTests {
     }
 
     @Test
-    void anUnknownBackendIsBadUsageAndListsTheKnownOnes() {
-        Run r = certify("--backend", "no-such-backend");
+    void anUnknownBackendIsBadUsageAndListsTheKnownOnes(@TempDir Path dir) {
+        Run r = certify("--backend", "no-such-backend", "--report", dir.resolve("r").toString());
         assertEquals(2, r.exit());
         assertEquals(1, r.err().lines().count(), r.err());
         assertTrue(r.err().contains("unknown backend 'no-such-backend' (known: ") && r.err().contains("example-minimal"), r.err());
@@ -124,17 +130,20 @@ class CertifyCommandTests {
                         return org.dirtylog.spi.Availability.unavailable("needs /dev/frobnicator; load the frob module");
                     }
                 """);
-        Run r = certify("--backend-jar", jar.toString(), "--backend", "third-party-offline");
+        Run r = certify("--backend-jar", jar.toString(), "--backend", "third-party-offline", "--report",
+                dir.resolve("r").toString());
         assertEquals(2, r.exit());
         assertTrue(r.err().contains("backend 'third-party-offline' is not available here: needs /dev/frobnicator"), r.err());
     }
 
     @Test
-    void badOptionsAreBadUsageWithOneLine() {
+    void badOptionsAreBadUsageWithOneLine(@TempDir Path dir) {
         for (String[] args : List.of(new String[] {"--seed", "x"}, new String[] {"--frobnicate", "1"},
                 new String[] {"--rules", "NOPE-*"}, new String[] {"--backend-jar", "/no/such.jar"},
                 new String[] {"--backend"}, new String[] {"stray"})) {
-            Run r = certify(args);
+            List<String> all = new ArrayList<>(List.of(args));
+            all.addAll(List.of("--report", dir.resolve("r").toString()));
+            Run r = certify(all.toArray(String[]::new));
             assertEquals(2, r.exit(), String.join(" ", args));
             assertEquals(1, r.err().lines().count(), r.err());
             assertTrue(r.err().startsWith("dirtylog certify: "), r.err());
@@ -149,10 +158,12 @@ class CertifyCommandTests {
                     }
                 """);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
         int exit = BackendsCommand.run(List.of("--backend-jar", jar.toString()), new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(OutputStream.nullOutputStream()));
+                new PrintStream(err, true, StandardCharsets.UTF_8));
         String text = out.toString(StandardCharsets.UTF_8);
-        assertEquals(0, exit);
+        assertEquals(0, exit, () -> text + err);
+        assertEquals("", err.toString(StandardCharsets.UTF_8));
         assertTrue(text.contains("example-minimal") && text.contains("get-dirty-log,memslot-move,guest-writes,random-writes"),
                 text);
         assertTrue(text.contains("third-party-offline") && text.contains("unavailable: needs /dev/frobnicator"), text);

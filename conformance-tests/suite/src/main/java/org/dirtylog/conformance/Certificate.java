@@ -1,40 +1,65 @@
 package org.dirtylog.conformance;
 
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
 import org.dirtylog.spi.Capabilities;
 
 /**
- * The outcome of certifying one backend: every rule's verdict and whether the backend is
- * certified (no FAIL, no ERROR, and every MUST rule of the catalogue reached a verdict).
+ * The outcome of certifying one backend: every rule's verdict, how the run was configured, and
+ * whether the backend is certified. Certified means: every rule of the catalogue reached a
+ * verdict, none is FAIL or ERROR, the effort was at least 1, and the run was not interrupted.
  *
  * @param backend the backend's name
- * @param description the backend's one-line description
- * @param capabilities what the backend declared
+ * @param description the backend's one-line description, empty when it could not be read
+ * @param capabilities what the backend declared; empty when {@code capabilities()} could not be read
  * @param kitVersion the kit version that ran the rules
- * @param seed the run's seed ({@code --seed} reproduces it)
+ * @param options seed, rule pattern, effort and timeout of the run ({@code --seed} etc. reproduce it)
+ * @param backendJars the {@code --backend-jar} files of the run, as absolute paths
  * @param started when the run began
  * @param seconds wall time of the run
- * @param results one result per rule run, in catalogue order
- * @param mustRulesNotRun MUST rules of the catalogue that got no verdict (deselected by
- *                        {@code --rules}); any makes the run uncertified
+ * @param results one result per rule that reached a verdict, in catalogue order
+ * @param interruption why the run stopped before its last rule (e.g. the user pressed Ctrl-C),
+ *                     empty when it ran to the end
  * @param environment where the run happened
  */
-public record Certificate(String backend, String description, Capabilities capabilities, String kitVersion, long seed,
-                          Instant started, double seconds, List<RuleResult> results, List<String> mustRulesNotRun,
-                          Environment environment) {
+public record Certificate(String backend, String description, Optional<Capabilities> capabilities, String kitVersion,
+                          RunOptions options, List<String> backendJars, Instant started, double seconds,
+                          List<RuleResult> results, Optional<String> interruption, Environment environment) {
 
     public Certificate {
+        backendJars = List.copyOf(backendJars);
         results = List.copyOf(results);
-        mustRulesNotRun = List.copyOf(mustRulesNotRun);
+    }
+
+    /** Returns the run's seed. */
+    public long seed() {
+        return options.seed();
     }
 
     /** Returns true when the backend is certified. */
     public boolean certified() {
-        return mustRulesNotRun.isEmpty()
+        return interruption.isEmpty() && rulesNotRun().isEmpty() && options.effort() >= 1
                 && results.stream().noneMatch(r -> r.verdict() == Verdict.FAIL || r.verdict() == Verdict.ERROR);
+    }
+
+    /** Returns the ids of the catalogue's rules that got no verdict (deselected, or the run stopped), in order. */
+    public List<String> rulesNotRun() {
+        Set<String> ran = results.stream().map(r -> r.rule().id()).collect(Collectors.toSet());
+        return RuleCatalogue.rules().stream().map(Rule::id).filter(id -> !ran.contains(id)).toList();
+    }
+
+    /** Returns the MUST rules among {@link #rulesNotRun()}. */
+    public List<String> mustRulesNotRun() {
+        List<String> notRun = rulesNotRun();
+        return RuleCatalogue.rules().stream().filter(r -> r.level() == Level.MUST && notRun.contains(r.id()))
+                .map(Rule::id).toList();
     }
 
     /** Returns the number of rules per verdict, every verdict present. */
@@ -50,14 +75,32 @@ public record Certificate(String backend, String description, Capabilities capab
     /** Returns one line saying why the backend is or is not certified. */
     public String reason() {
         if (certified()) {
-            return "certified: no rule failed or errored, every MUST rule reached a verdict";
+            return "certified: every rule of the catalogue reached a verdict at effort "
+                    + effortText(options.effort()) + " and none failed or errored";
         }
+        List<String> why = new ArrayList<>();
+        interruption.ifPresent(why::add);
         List<String> bad = results.stream().filter(r -> r.verdict() == Verdict.FAIL || r.verdict() == Verdict.ERROR)
                 .map(r -> r.rule().id() + " " + r.verdict()).toList();
-        String why = bad.isEmpty() ? "" : String.join(", ", bad);
-        if (!mustRulesNotRun.isEmpty()) {
-            why += (why.isEmpty() ? "" : "; ") + "MUST rules not run: " + String.join(", ", mustRulesNotRun);
+        if (!bad.isEmpty()) {
+            why.add(String.join(", ", bad));
         }
-        return "not certified: " + why;
+        List<String> notRun = rulesNotRun();
+        if (!notRun.isEmpty()) {
+            int all = RuleCatalogue.rules().size();
+            String partial = "partial run: " + (all - notRun.size()) + " of " + all + " rules reached a verdict"
+                    + options.rules().map(p -> " (--rules " + p + ")").orElse("");
+            List<String> must = mustRulesNotRun();
+            why.add(partial + (must.isEmpty() ? "" : "; MUST rules not run: " + String.join(", ", must)));
+        }
+        if (options.effort() < 1) {
+            why.add("--effort " + effortText(options.effort()) + " is below 1, the budget a certificate needs");
+        }
+        return "not certified: " + String.join("; ", why);
+    }
+
+    /** Returns {@code effort} as the shortest decimal that reads back as the same number, e.g. {@code 1} or {@code 0.5}. */
+    public static String effortText(double effort) {
+        return effort == Math.rint(effort) ? String.format(Locale.ROOT, "%.0f", effort) : Double.toString(effort);
     }
 }

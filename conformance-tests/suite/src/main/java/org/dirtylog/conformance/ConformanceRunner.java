@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -30,6 +31,7 @@ public final class ConformanceRunner {
 
     private final RunOptions options;
     private final PrintStream progress;
+    private volatile boolean leftThreadsRunning;
 
     /** Returns a runner with {@code options} that prints one line per rule to {@code progress}. */
     public ConformanceRunner(RunOptions options, PrintStream progress) {
@@ -42,7 +44,7 @@ public final class ConformanceRunner {
         return RuleCatalogue.rules().stream().filter(r -> options.selects(r.id())).toList();
     }
 
-    /** Runs every selected rule against {@code backend} and returns the certificate. */
+    /** Runs every selected rule against {@code backend} in this JVM and returns the certificate. */
     public Certificate certify(DirtyLogBackend backend) {
         Instant started = Instant.now();
         long t0 = System.nanoTime();
@@ -56,11 +58,18 @@ public final class ConformanceRunner {
                     r.verdict(), r.seconds(), oneLine(r.message(), 110));
             progress.flush();
         }
-        List<String> notRun = RuleCatalogue.rules().stream()
-                .filter(r -> r.level() == Level.MUST && results.stream().noneMatch(x -> x.rule().id().equals(r.id())))
-                .map(Rule::id).toList();
-        return new Certificate(backend.name(), backend.description(), backend.capabilities(), KitVersion.get(),
-                options.seed(), started, (System.nanoTime() - t0) / 1e9, results, notRun, Environment.current());
+        return new Certificate(backend.name(), backend.description(), Optional.of(backend.capabilities()),
+                KitVersion.get(), options, List.of(), started, (System.nanoTime() - t0) / 1e9, results, Optional.empty(),
+                Environment.current());
+    }
+
+    /**
+     * Returns true once a rule of this runner timed out or was interrupted and its worker
+     * thread was abandoned: it may still hold locks or burn CPU, so a process that wants the
+     * next rule to start clean replaces the JVM.
+     */
+    public boolean leftThreadsRunning() {
+        return leftThreadsRunning;
     }
 
     /** Returns the seed rule {@code id} uses in a run with seed {@code runSeed}. */
@@ -97,11 +106,12 @@ public final class ConformanceRunner {
             }
         });
         worker.start();
-        Duration timeout = scaledTimeout(rule);
+        Duration timeout = options.timeoutFor(rule);
         try {
             RuleResult r = outcome.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
             return withSeconds(r, t0);
         } catch (TimeoutException e) {
+            leftThreadsRunning = true;
             worker.interrupt();
             if (scenario.get() != null) {
                 scenario.get().perturbation().off();
@@ -110,17 +120,13 @@ public final class ConformanceRunner {
             return result(rule, Verdict.ERROR, "timed out after " + String.format(Locale.ROOT, "%.1f", timeout.toMillis() / 1000.0)
                     + " s: the backend did not return (the run went on; the hung thread was abandoned)", scenario.get(), t0);
         } catch (InterruptedException e) {
+            leftThreadsRunning = true;
             Thread.currentThread().interrupt();
             closeQuietly(scenario.get());
             return result(rule, Verdict.ERROR, "interrupted", scenario.get(), t0);
         } catch (ExecutionException e) {
             return result(rule, Verdict.ERROR, describe(e.getCause()), scenario.get(), t0);
         }
-    }
-
-    private Duration scaledTimeout(Rule rule) {
-        return options.timeout().orElseGet(() -> Duration.ofMillis((long) (rule.timeout().toMillis()
-                * Math.max(1.0, options.effort()))));
     }
 
     private RuleResult execute(DirtyLogBackend backend, Rule rule, long seed, AtomicReference<Scenario> scenario) {

@@ -13,13 +13,26 @@ import java.util.regex.Pattern;
  * @param timeout per-rule timeout that replaces the catalogue's, for tests of the runner
  * @param effort multiplies rounds, iterations and sequence counts of the randomized rules
  *               (1 = the default budget, which certifies a reference backend in well under a
- *               minute)
+ *               minute), within [{@value #MIN_EFFORT}, {@value #MAX_EFFORT}]; below 1 a run is
+ *               never certified
  */
 public record RunOptions(long seed, Optional<String> rules, Optional<Duration> timeout, double effort) {
 
+    /**
+     * The smallest effort: every randomized rule still runs at least one round of each kind,
+     * which makes a quick smoke run, never a certificate.
+     */
+    public static final double MIN_EFFORT = 0.1;
+
+    /**
+     * The largest effort: twenty times the default budget (840 oracle iterations per race rule,
+     * rule timeouts up to 800 s), the most one run may take before it is better split.
+     */
+    public static final double MAX_EFFORT = 20;
+
     public RunOptions {
-        if (effort <= 0) {
-            throw new IllegalArgumentException("effort must be positive: " + effort);
+        if (!(effort >= MIN_EFFORT && effort <= MAX_EFFORT)) {
+            throw new IllegalArgumentException("effort must be in [" + MIN_EFFORT + ", " + MAX_EFFORT + "]: " + effort);
         }
     }
 
@@ -64,5 +77,13 @@ public record RunOptions(long seed, Optional<String> rules, Optional<Duration> t
     /** Returns {@code n} scaled by the effort, at least 1. */
     public int scaled(int n) {
         return Math.max(1, (int) Math.round(n * effort));
+    }
+
+    /**
+     * Returns how long {@code rule} may run: {@link #timeout()} when set, else the rule's own
+     * timeout times the effort when the effort is above 1.
+     */
+    public Duration timeoutFor(Rule rule) {
+        return timeout.orElseGet(() -> Duration.ofMillis((long) (rule.timeout().toMillis() * Math.max(1.0, effort))));
     }
 }

@@ -1,17 +1,27 @@
 package org.dirtylog.conformance.junit;
 
+import java.security.SecureRandom;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
 import java.util.ServiceLoader;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import org.dirtylog.conformance.Certificate;
 import org.dirtylog.conformance.ConformanceRunner;
+import org.dirtylog.conformance.Environment;
+import org.dirtylog.conformance.KitVersion;
+import org.dirtylog.conformance.Rule;
 import org.dirtylog.conformance.RuleResult;
 import org.dirtylog.conformance.RunOptions;
 import org.dirtylog.conformance.Step;
+import org.dirtylog.conformance.report.JunitXml;
 import org.dirtylog.spi.DirtyLogBackend;
 import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -27,8 +37,10 @@ import org.opentest4j.TestAbortedException;
  * {@value #BACKEND_PROPERTY} (in {@code junit-platform.properties} or surefire's
  * {@code systemPropertyVariables}). Each rule becomes one test with the CLI's verdict: PASS
  * passes, FAIL and ERROR fail with the message and the scenario, NOT_APPLICABLE is skipped
- * (aborted) with its reason. {@value #SEED_PROPERTY} and {@value #RULES_PROPERTY} work like
- * {@code --seed} and {@code --rules}.
+ * (aborted) with its reason. A last test, {@code certified: <backend>}, fails unless the
+ * backend is certified, as the CLI's verdict would say. {@value #SEED_PROPERTY} and
+ * {@value #RULES_PROPERTY} work like {@code --seed} and {@code --rules} (a subset is never
+ * certified; a pattern matching no rule fails).
  *
  * <p>A subclass may instead override {@link #backend(Settings)} to construct the backend itself.
  */
@@ -56,29 +68,65 @@ public abstract class DirtyLogConformance {
                         + all.stream().map(DirtyLogBackend::name).collect(Collectors.joining(", ")) + ")"));
     }
 
-    /** Returns one dynamic test per selected rule of the catalogue, named {@code ID statement}. */
+    /**
+     * Returns one dynamic test per selected rule of the catalogue, named {@code ID statement},
+     * and a last test named {@code certified: <backend>} that fails unless the backend is
+     * certified: every rule of the catalogue ran (no {@value #RULES_PROPERTY} subset) and none is
+     * FAIL or ERROR. A pattern that selects no rule fails the factory itself. Surefire, told to
+     * use display names ({@code usePhrasedTestCaseMethodName}), reports them prefixed with this
+     * factory's name: {@code dirtylog GET-01 ...}, {@code dirtylog certified: my-backend}.
+     */
     @TestFactory
+    @DisplayName("dirtylog")
     Stream<DynamicTest> rules(Settings settings) {
         DirtyLogBackend backend = backend(settings);
-        long seed = settings.get(SEED_PROPERTY).map(Long::parseLong).orElseGet(() -> new java.security.SecureRandom().nextLong());
+        long seed = settings.get(SEED_PROPERTY).map(DirtyLogConformance::seed).orElseGet(() -> new SecureRandom().nextLong());
         RunOptions options = RunOptions.withSeed(seed);
         Optional<String> pattern = settings.get(RULES_PROPERTY);
         if (pattern.isPresent()) {
             options = options.withRules(pattern.get());
         }
+        ConformanceRunner runner = new ConformanceRunner(options, System.out);
+        List<Rule> selected = runner.selectedRules();
+        if (selected.isEmpty()) {
+            throw new IllegalArgumentException(RULES_PROPERTY + "=" + pattern.orElse("") + " matches no rule of the "
+                    + "catalogue, so nothing would be checked");
+        }
         Assumptions.assumeTrue(backend.availability().available(),
                 () -> backend.name() + " is not available here: " + backend.availability().reason());
-        ConformanceRunner runner = new ConformanceRunner(options, System.out);
-        return runner.selectedRules().stream().map(rule -> DynamicTest.dynamicTest(rule.id() + " " + rule.statement(), () -> {
-            RuleResult r = runner.run(backend, rule);
-            switch (r.verdict()) {
-                case PASS -> {
-                }
-                case NOT_APPLICABLE -> throw new TestAbortedException(rule.id() + " not applicable: " + r.message());
-                case FAIL, ERROR -> Assertions.fail(rule.id() + " " + r.verdict() + " (seed " + seed + "): " + r.message()
-                        + scenario(r.scenario()));
+        RunOptions runOptions = options;
+        Instant started = Instant.now();
+        long t0 = System.nanoTime();
+        List<RuleResult> results = Collections.synchronizedList(new ArrayList<>());
+        Stream<DynamicTest> ruleTests = selected.stream().map(rule -> DynamicTest.dynamicTest(rule.id() + " " + rule.statement(),
+                () -> {
+                    RuleResult r = runner.run(backend, rule);
+                    results.add(r);
+                    switch (r.verdict()) {
+                        case PASS -> {
+                        }
+                        case NOT_APPLICABLE -> throw new TestAbortedException(rule.id() + " not applicable: " + r.message());
+                        case FAIL, ERROR -> Assertions.fail(rule.id() + " " + r.verdict() + " (seed " + seed + "): "
+                                + r.message() + scenario(r.scenario()));
+                    }
+                }));
+        DynamicTest certified = DynamicTest.dynamicTest(JunitXml.certifiedTestName(backend.name()), () -> {
+            Certificate c = new Certificate(backend.name(), backend.description(), Optional.of(backend.capabilities()),
+                    KitVersion.get(), runOptions, List.of(), started, (System.nanoTime() - t0) / 1e9, List.copyOf(results),
+                    Optional.empty(), Environment.current());
+            if (!c.certified()) {
+                Assertions.fail(backend.name() + " " + c.reason() + " (seed " + seed + ")");
             }
-        }));
+        });
+        return Stream.concat(ruleTests, Stream.of(certified));
+    }
+
+    private static long seed(String value) {
+        try {
+            return Long.parseLong(value);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(SEED_PROPERTY + " needs a signed 64-bit decimal integer, not '" + value + "'");
+        }
     }
 
     private static String scenario(List<Step> steps) {

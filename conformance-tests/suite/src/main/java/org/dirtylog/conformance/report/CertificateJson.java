@@ -1,49 +1,51 @@
 package org.dirtylog.conformance.report;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
-import java.nio.file.Path;
+import com.fasterxml.jackson.databind.node.TextNode;
+import java.io.UncheckedIOException;
+import java.util.Map;
 import org.dirtylog.conformance.Certificate;
 import org.dirtylog.conformance.Concurrency;
 import org.dirtylog.conformance.Perturbation;
 import org.dirtylog.conformance.RuleResult;
+import org.dirtylog.conformance.RunOptions;
 import org.dirtylog.conformance.Step;
 import org.dirtylog.conformance.Verdict;
+import org.dirtylog.spi.Capabilities;
 import org.dirtylog.spi.Capability;
 
-/** Writes {@code certificate.json}: the machine-readable certificate. */
+/**
+ * Renders {@code certificate.json}: the machine-readable certificate. Seeds are strings, since
+ * a 64-bit seed as a JSON number is rounded by JavaScript and jq, and a rounded seed replays
+ * other sequences. A lone surrogate in a backend's text is written as a visible
+ * {@code \}{@code uXXXX}, as in the HTML and XML reports, since jq rejects it escaped.
+ */
 public final class CertificateJson {
-
-    private static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private CertificateJson() {
     }
 
     /** Returns the certificate as a JSON tree. */
     public static ObjectNode toJson(Certificate c) {
-        ObjectNode root = MAPPER.createObjectNode();
+        ObjectNode root = Json.COMPACT.createObjectNode();
         root.put("backend", c.backend());
         root.put("description", c.description());
         root.put("certified", c.certified());
         root.put("reason", c.reason());
         root.put("kit_version", c.kitVersion());
-        root.put("seed", c.seed());
-        ObjectNode caps = root.putObject("capabilities");
-        ArrayNode features = caps.putArray("features");
-        for (Capability f : Capability.values()) {
-            if (c.capabilities().has(f)) {
-                features.add(f.label());
-            }
+        root.put("seed", Long.toString(c.seed()));
+        options(root.putObject("options"), c.options(), c);
+        if (c.capabilities().isPresent()) {
+            capabilities(root.putObject("capabilities"), c.capabilities().get());
+        } else {
+            root.putNull("capabilities");
         }
-        caps.put("user_dirty_log_generation", c.capabilities().userDirtyLogGeneration());
-        caps.put("max_vcpus", c.capabilities().maxVcpus());
-        caps.put("guest_phys_base", "0x" + Long.toHexString(c.capabilities().guestPhysBase()));
-        caps.put("guest_phys_limit", "0x" + Long.toHexString(c.capabilities().guestPhysLimit()));
         root.put("started", c.started().toString());
         root.put("seconds", round(c.seconds()));
+        root.put("interrupted", c.interruption().isPresent());
         ObjectNode env = root.putObject("environment");
         env.put("jdk", c.environment().jdk());
         env.put("os", c.environment().os());
@@ -73,8 +75,10 @@ public final class CertificateJson {
                 }
             }
         }
-        ArrayNode notRun = root.putArray("must_rules_not_run");
-        c.mustRulesNotRun().forEach(notRun::add);
+        ArrayNode notRun = root.putArray("rules_not_run");
+        c.rulesNotRun().forEach(notRun::add);
+        ArrayNode mustNotRun = root.putArray("must_rules_not_run");
+        c.mustRulesNotRun().forEach(mustNotRun::add);
         ObjectNode summary = root.putObject("summary");
         c.summary().forEach((v, n) -> summary.put(v.name(), n));
         return root;
@@ -107,9 +111,62 @@ public final class CertificateJson {
         pn.put("kit_side", Perturbation.KIT_SIDE);
     }
 
-    /** Writes the certificate to {@code file}. */
-    public static void write(Certificate c, Path file) throws IOException {
-        MAPPER.writeValue(file.toFile(), toJson(c));
+    /** Returns the certificate as indented UTF-8 JSON text. */
+    public static byte[] render(Certificate c) {
+        try {
+            ObjectNode root = toJson(c);
+            clean(root);
+            return Json.COMPACT.writerWithDefaultPrettyPrinter().writeValueAsBytes(root);
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Replaces lone surrogates in every string of {@code node}, in place. */
+    private static void clean(JsonNode node) {
+        if (node instanceof ObjectNode o) {
+            for (Map.Entry<String, JsonNode> e : o.properties()) {
+                if (e.getValue().isTextual()) {
+                    e.setValue(TextNode.valueOf(Text.withoutLoneSurrogates(e.getValue().asText())));
+                } else {
+                    clean(e.getValue());
+                }
+            }
+        } else if (node instanceof ArrayNode a) {
+            for (int i = 0; i < a.size(); i++) {
+                if (a.get(i).isTextual()) {
+                    a.set(i, TextNode.valueOf(Text.withoutLoneSurrogates(a.get(i).asText())));
+                } else {
+                    clean(a.get(i));
+                }
+            }
+        }
+    }
+
+    private static void options(ObjectNode n, RunOptions o, Certificate c) {
+        n.put("seed", Long.toString(o.seed()));
+        n.put("effort", o.effort());
+        if (o.rules().isPresent()) {
+            n.put("rules", o.rules().get());
+        } else {
+            n.putNull("rules");
+        }
+        ArrayNode jars = n.putArray("backend_jars");
+        c.backendJars().forEach(jars::add);
+        o.timeout().ifPresent(t -> n.put("rule_timeout_seconds", t.toMillis() / 1000.0));
+    }
+
+    private static void capabilities(ObjectNode caps, Capabilities c) {
+        ArrayNode features = caps.putArray("features");
+        for (Capability f : Capability.values()) {
+            if (c.has(f)) {
+                features.add(f.label());
+            }
+        }
+        caps.put("user_dirty_log_generation", c.userDirtyLogGeneration());
+        caps.put("max_vcpus", c.maxVcpus());
+        caps.put("guest_phys_base", "0x" + Long.toHexString(c.guestPhysBase()));
+        caps.put("guest_phys_limit", "0x" + Long.toHexString(c.guestPhysLimit()));
     }
 
     private static double round(double seconds) {

@@ -1,14 +1,22 @@
 package org.dirtylog.conformance.report;
 
+import static org.dirtylog.conformance.report.Text.html;
+
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import org.dirtylog.conformance.Certificate;
 import org.dirtylog.conformance.RuleResult;
+import org.dirtylog.conformance.RunOptions;
 import org.dirtylog.conformance.Step;
 import org.dirtylog.conformance.Verdict;
+import org.dirtylog.spi.Capabilities;
 import org.dirtylog.spi.Capability;
 
-/** Renders {@code index.html}: a certificate for a person, and the index over several backends. */
+/**
+ * Renders {@code index.html}: a certificate for a person, and the index over several backends.
+ * The first line of each page's body is the verdict and, when not certified, why.
+ */
 public final class HtmlReport {
 
     private static final String STYLE = """
@@ -23,27 +31,24 @@ public final class HtmlReport {
 
     /** Returns the page of one certificate. */
     public static String render(Certificate c) {
-        StringBuilder h = head("DirtyLog Kit certificate: " + c.backend());
-        h.append("<h1>").append(esc(c.backend())).append("</h1>\n<p>").append(esc(c.description())).append("</p>\n");
-        h.append("<p class=\"big ").append(c.certified() ? "PASS" : "FAIL").append("\">")
-                .append(c.certified() ? "CERTIFIED" : "NOT CERTIFIED").append("</p>\n<p>").append(esc(c.reason())).append("</p>\n");
+        String verdict = c.certified() ? "CERTIFIED" : "NOT CERTIFIED";
+        StringBuilder h = head(verdict + ": " + c.backend() + " (DirtyLog Kit certificate)");
+        h.append("<p class=\"big ").append(c.certified() ? "PASS" : "FAIL").append("\" id=\"verdict\">").append(verdict)
+                .append(c.certified() ? "" : ": " + html(c.reason().replaceFirst("^not certified: ", ""))).append("</p>\n");
+        h.append("<h1>").append(html(c.backend())).append("</h1>\n<p>").append(html(c.description())).append("</p>\n");
+        h.append("<p>").append(html(c.reason())).append("</p>\n");
         h.append("<table>\n");
-        row(h, "Seed", c.seed() + " (reproduce: <code>./dirtylog certify --backend " + esc(c.backend()) + " --seed " + c.seed()
-                + "</code>)");
-        row(h, "Kit version", esc(c.kitVersion()));
-        row(h, "Started", esc(c.started().toString()));
+        row(h, "Seed", html(Long.toString(c.seed())));
+        row(h, "Options", options(c.options(), c.backendJars()));
+        row(h, "Reproduce", "<code>" + html(Reproduce.command(c)) + "</code>");
+        row(h, "Kit version", html(c.kitVersion()));
+        row(h, "Started", html(c.started().toString()));
         row(h, "Duration", String.format(Locale.ROOT, "%.1f s", c.seconds()));
-        row(h, "JDK", esc(c.environment().jdk()));
-        row(h, "OS", esc(c.environment().os()) + ", " + c.environment().cpus() + " CPUs");
-        row(h, "Kernel", esc(c.environment().kernel()));
-        StringBuilder caps = new StringBuilder();
-        for (Capability f : Capability.values()) {
-            if (c.capabilities().has(f)) {
-                caps.append(caps.isEmpty() ? "" : ", ").append(f.label());
-            }
-        }
-        row(h, "Capabilities", esc(caps.toString()) + "; KVM_CAP_USER_DIRTY_LOG generation "
-                + c.capabilities().userDirtyLogGeneration() + "; " + c.capabilities().maxVcpus() + " vCPUs");
+        row(h, "JDK", html(c.environment().jdk()));
+        row(h, "OS", html(c.environment().os()) + ", " + c.environment().cpus() + " CPUs");
+        row(h, "Kernel", html(c.environment().kernel()));
+        row(h, "Capabilities", c.capabilities().map(HtmlReport::capabilities)
+                .orElse("unknown: the backend's capabilities() could not be read"));
         StringBuilder summary = new StringBuilder();
         c.summary().forEach((v, n) -> summary.append(summary.isEmpty() ? "" : ", ").append(n).append(' ').append(v));
         row(h, "Summary", summary.toString());
@@ -52,28 +57,29 @@ public final class HtmlReport {
         for (RuleResult r : c.results()) {
             h.append("<tr class=\"").append(r.verdict()).append("\"><td>");
             boolean detailed = r.verdict() == Verdict.FAIL || r.verdict() == Verdict.ERROR;
-            h.append(detailed ? "<a href=\"#" + r.rule().id() + "\">" + r.rule().id() + "</a>" : r.rule().id());
+            String id = html(r.rule().id());
+            h.append(detailed ? "<a href=\"#" + id + "\">" + id + "</a>" : id);
             h.append("</td><td>").append(r.rule().level()).append("</td><td>").append(r.verdict()).append("</td><td>")
-                    .append(esc(r.rule().statement())).append("</td><td>").append(esc(r.rule().source())).append("</td><td>")
-                    .append(esc(r.message())).append(String.format(Locale.ROOT, "</td><td>%.2f</td></tr>%n", r.seconds()));
+                    .append(html(r.rule().statement())).append("</td><td>").append(html(r.rule().source())).append("</td><td>")
+                    .append(html(r.message())).append(String.format(Locale.ROOT, "</td><td>%.2f</td></tr>%n", r.seconds()));
         }
         h.append("</table>\n");
-        if (!c.mustRulesNotRun().isEmpty()) {
-            h.append("<p>MUST rules that did not run (deselected): ").append(esc(String.join(", ", c.mustRulesNotRun())))
-                    .append("</p>\n");
+        if (!c.rulesNotRun().isEmpty()) {
+            h.append("<p>Rules that did not run: ").append(html(String.join(", ", c.rulesNotRun()))).append("</p>\n");
         }
         for (RuleResult r : c.results()) {
             if (r.verdict() != Verdict.FAIL && r.verdict() != Verdict.ERROR) {
                 continue;
             }
-            h.append("<h2 id=\"").append(r.rule().id()).append("\">").append(r.rule().id()).append(' ').append(r.verdict())
-                    .append("</h2>\n<p>").append(esc(r.rule().statement())).append(" <i>(").append(esc(r.rule().source()))
+            String id = html(r.rule().id());
+            h.append("<h2 id=\"").append(id).append("\">").append(id).append(' ').append(r.verdict())
+                    .append("</h2>\n<p>").append(html(r.rule().statement())).append(" <i>(").append(html(r.rule().source()))
                     .append(")</i></p>\n");
             if (r.verdict() == Verdict.FAIL) {
-                h.append("<table><tr><th>Expected</th><td>").append(esc(r.expected())).append("</td></tr><tr><th>Actual</th><td>")
-                        .append(esc(r.actual())).append("</td></tr></table>\n");
+                h.append("<table><tr><th>Expected</th><td>").append(html(r.expected())).append("</td></tr><tr><th>Actual</th><td>")
+                        .append(html(r.actual())).append("</td></tr></table>\n");
             } else {
-                h.append("<p>").append(esc(r.message())).append("</p>\n");
+                h.append("<p>").append(html(r.message())).append("</p>\n");
             }
             h.append("<p>Scenario, as run with seed ").append(c.seed()).append(":</p>\n");
             steps(h, r.scenario());
@@ -81,50 +87,84 @@ public final class HtmlReport {
         return h.append("</body></html>\n").toString();
     }
 
-    /** Returns the index page over several certificates; {@code dirs} are their sub-directories. */
-    public static String renderIndex(List<Certificate> certificates, List<String> dirs) {
-        StringBuilder h = head("DirtyLog Kit certification");
-        h.append("<h1>DirtyLog Kit certification</h1>\n<table>\n<tr><th>Backend</th><th>Result</th><th>PASS</th><th>FAIL</th>"
-                + "<th>NOT_APPLICABLE</th><th>ERROR</th><th>Seed</th><th>s</th></tr>\n");
-        for (int i = 0; i < certificates.size(); i++) {
-            Certificate c = certificates.get(i);
+    /**
+     * Returns the index page of a run over several backends: {@code certificates} link to
+     * their folders (named after the backend); {@code notRun} are the backends the run did not
+     * reach (it was interrupted).
+     */
+    public static String renderIndex(List<Certificate> certificates, List<String> notRun, RunOptions options,
+                                     List<String> backendJars) {
+        long bad = certificates.stream().filter(c -> !c.certified()).count() + notRun.size();
+        int total = certificates.size() + notRun.size();
+        String verdict = bad == 0 ? "CERTIFIED: all " + total + " backends"
+                : "NOT CERTIFIED: " + bad + " of " + total + " backends not certified";
+        StringBuilder h = head(verdict + " (DirtyLog Kit certification)");
+        h.append("<p class=\"big ").append(bad == 0 ? "PASS" : "FAIL").append("\" id=\"verdict\">").append(html(verdict))
+                .append("</p>\n<h1>DirtyLog Kit certification</h1>\n<table>\n");
+        row(h, "Seed", html(Long.toString(options.seed())));
+        row(h, "Options", options(options, backendJars));
+        List<String> backends = new ArrayList<>(certificates.stream().map(Certificate::backend).toList());
+        backends.addAll(notRun);
+        row(h, "Reproduce", "<code>" + html(Reproduce.command(backends, options, backendJars)) + "</code>");
+        h.append("</table>\n<table>\n<tr><th>Backend</th><th>Result</th><th>PASS</th><th>FAIL</th>"
+                + "<th>NOT_APPLICABLE</th><th>ERROR</th><th>s</th><th>Reason</th></tr>\n");
+        for (Certificate c : certificates) {
             var s = c.summary();
-            h.append("<tr class=\"").append(c.certified() ? "PASS" : "FAIL").append("\"><td><a href=\"").append(esc(dirs.get(i)))
-                    .append("/index.html\">").append(esc(c.backend())).append("</a></td><td>")
+            h.append("<tr class=\"").append(c.certified() ? "PASS" : "FAIL").append("\"><td><a href=\"")
+                    .append(html(c.backend())).append("/index.html\">").append(html(c.backend())).append("</a></td><td>")
                     .append(c.certified() ? "certified" : "not certified").append("</td><td>").append(s.get(Verdict.PASS))
                     .append("</td><td>").append(s.get(Verdict.FAIL)).append("</td><td>").append(s.get(Verdict.NOT_APPLICABLE))
-                    .append("</td><td>").append(s.get(Verdict.ERROR)).append("</td><td>").append(c.seed())
-                    .append(String.format(Locale.ROOT, "</td><td>%.1f</td></tr>%n", c.seconds()));
+                    .append("</td><td>").append(s.get(Verdict.ERROR))
+                    .append(String.format(Locale.ROOT, "</td><td>%.1f</td><td>", c.seconds())).append(html(c.reason()))
+                    .append("</td></tr>\n");
+        }
+        for (String b : notRun) {
+            h.append("<tr class=\"FAIL\"><td>").append(html(b)).append("</td><td>not run: the run was interrupted</td>"
+                    + "<td></td><td></td><td></td><td></td><td></td><td></td></tr>\n");
         }
         h.append("</table>\n");
         if (!certificates.isEmpty()) {
             Certificate c = certificates.get(0);
-            h.append("<p>Kit ").append(esc(c.kitVersion())).append(", JDK ").append(esc(c.environment().jdk())).append(", ")
-                    .append(esc(c.environment().os())).append(", kernel ").append(esc(c.environment().kernel())).append("</p>\n");
+            h.append("<p>Kit ").append(html(c.kitVersion())).append(", JDK ").append(html(c.environment().jdk())).append(", ")
+                    .append(html(c.environment().os())).append(", kernel ").append(html(c.environment().kernel())).append("</p>\n");
         }
         return h.append("</body></html>\n").toString();
+    }
+
+    private static String options(RunOptions o, List<String> backendJars) {
+        return "effort " + Certificate.effortText(o.effort()) + "; rules "
+                + o.rules().map(p -> "<code>" + html(p) + "</code>").orElse("all") + "; backend jars "
+                + (backendJars.isEmpty() ? "none" : "<code>" + html(String.join(" ", backendJars)) + "</code>")
+                + o.timeout().map(t -> "; every rule limited to " + t.toMillis() / 1000.0 + " s").orElse("");
+    }
+
+    private static String capabilities(Capabilities c) {
+        StringBuilder caps = new StringBuilder();
+        for (Capability f : Capability.values()) {
+            if (c.has(f)) {
+                caps.append(caps.isEmpty() ? "" : ", ").append(f.label());
+            }
+        }
+        return html(caps.toString()) + "; KVM_CAP_USER_DIRTY_LOG generation " + c.userDirtyLogGeneration() + "; "
+                + c.maxVcpus() + " vCPUs";
     }
 
     private static void steps(StringBuilder h, List<Step> steps) {
         h.append("<table><tr><th>#</th><th>Actor</th><th>Call</th><th>Result</th></tr>\n");
         int i = 1;
         for (Step s : steps) {
-            h.append("<tr><td>").append(i++).append("</td><td>").append(esc(s.actor())).append("</td><td><code>")
-                    .append(esc(s.call())).append("</code></td><td><code>").append(esc(s.result())).append("</code></td></tr>\n");
+            h.append("<tr><td>").append(i++).append("</td><td>").append(html(s.actor())).append("</td><td><code>")
+                    .append(html(s.call())).append("</code></td><td><code>").append(html(s.result())).append("</code></td></tr>\n");
         }
         h.append("</table>\n");
     }
 
     private static StringBuilder head(String title) {
-        return new StringBuilder("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>").append(esc(title))
+        return new StringBuilder("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>").append(html(title))
                 .append("</title><style>").append(STYLE).append("</style></head><body>\n");
     }
 
     private static void row(StringBuilder h, String name, String html) {
         h.append("<tr><th>").append(name).append("</th><td>").append(html).append("</td></tr>\n");
-    }
-
-    static String esc(String s) {
-        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
     }
 }
