@@ -67,12 +67,27 @@ class CertifyCommandTests {
         assertEquals(14, json.get("summary").get("NOT_APPLICABLE").asInt());
         assertEquals(0, json.get("summary").get("FAIL").asInt());
         String xml = Files.readString(dir.resolve("junit.xml"));
-        assertTrue(xml.contains("tests=\"37\" failures=\"0\" errors=\"0\" skipped=\"14\""), xml);
+        assertTrue(xml.contains("tests=\"38\" failures=\"0\" errors=\"0\" skipped=\"14\""), xml);
         assertTrue(xml.contains("name=\"certified: example-minimal\" time=\"0\"/>"), xml);
         String html = Files.readString(dir.resolve("index.html"));
         assertTrue(html.contains("<body>\n<p class=\"big PASS\" id=\"verdict\">CERTIFIED</p>"), html);
         assertTrue(html.contains("<code>./dirtylog certify --backend example-minimal --seed 42</code>") && html.contains("Kernel"),
                 html);
+    }
+
+    @Test
+    void theJvmThatRunsTheRulesHasThePerturbationAgentAndTheCertificateSaysWhatItDid(@TempDir Path dir) throws IOException {
+        // The rules run in a child JVM: the agent must be attached there, not only in this one.
+        Run r = certify("--backend", "reference-x86", "--rules", "RACE-02", "--report", dir.toString(), "--seed", "7");
+        assertEquals(1, r.exit(), "a partial run is never certified: " + r.out() + r.err());
+        JsonNode rule = new ObjectMapper().readTree(dir.resolve("certificate.json").toFile()).get("rules").get(0);
+        assertEquals("PASS", rule.get("verdict").asText(), rule.toString());
+        JsonNode c = rule.get("concurrency");
+        assertTrue(c != null && c.get("judged_writes").asLong() >= c.get("min_judged_writes").asLong(), rule.toString());
+        JsonNode p = c.get("perturbation");
+        assertEquals("agent", p.get("mode").asText(), p.toString());
+        assertTrue(p.get("instrumented_classes").asInt() > 0 && p.get("delays").asLong() > 0, p.toString());
+        assertTrue(p.hasNonNull("seed") && p.hasNonNull("probability"), p.toString());
     }
 
     @Test

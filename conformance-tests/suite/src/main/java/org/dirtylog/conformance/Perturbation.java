@@ -103,7 +103,8 @@ public final class Perturbation {
      * Returns the perturbation for one rule against {@code backend}, seeded with {@code seed}:
      * the agent's noise when the agent is attached and the backend's dirty logging is bytecode.
      */
-    static Perturbation forRule(Object backend, long seed) {
+    static Perturbation forRule(Object wrapped, long seed) {
+        Object backend = Wrapping.unwrap(wrapped);
         String reason = AGENT == null ? "the perturbation agent is not attached to this JVM"
                 : NATIVE.computeIfAbsent(backend.getClass(), Perturbation::nativeCodeIn) ? "the backend's code calls native code (FFM downcalls or JNI), "
                 + "where its windows may lie and no bytecode instrumentation reaches" : "";
@@ -170,7 +171,8 @@ public final class Perturbation {
     /**
      * Returns true when the code source (jar or class folder) of {@code type} calls native code:
      * it links FFM downcalls ({@code java/lang/foreign/Linker}) or loads a JNI library. Its
-     * windows are then in code no bytecode instrumentation reaches.
+     * windows are then in code no bytecode instrumentation reaches. In the kit's own bundle (the
+     * CLI's jar) only the backend's package is read.
      */
     static boolean nativeCodeIn(Class<?> type) {
         CodeSource source = type.getProtectionDomain().getCodeSource();
@@ -191,7 +193,12 @@ public final class Perturbation {
                 }
             }
             try (ZipFile jar = new ZipFile(where.toFile())) {
-                return jar.stream().filter(e -> e.getName().endsWith(".class")).anyMatch(e -> {
+                // The CLI's jar bundles every built-in backend, linux-kvm's FFM code too: there only
+                // the backend's own package counts, as a backend's own jar or class folder would.
+                boolean kitBundle = jar.getEntry(Perturbation.class.getName().replace('.', '/') + ".class") != null;
+                String own = type.getPackageName().replace('.', '/') + "/";
+                return jar.stream().filter(e -> e.getName().endsWith(".class"))
+                        .filter(e -> !kitBundle || e.getName().startsWith(own)).anyMatch(e -> {
                     try (var in = jar.getInputStream(e)) {
                         return callsNative(in.readAllBytes());
                     } catch (java.io.IOException ex) {

@@ -185,7 +185,8 @@ public final class CertifyCommand {
         }
 
         int run() {
-            ChildLaunch launch = ChildLaunch.ofThisJvm();
+            // The race rules' perturbation agent in every JVM that runs rules (see Perturbation).
+            ChildLaunch launch = ChildLaunch.ofThisJvm().withPerturbationAgent();
             Discovery.Catalog catalog;
             try {
                 catalog = Discovery.describe(launch, s.limits, s.jars, interruption);

@@ -4,6 +4,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * How a child JVM is started: the same {@code java} and class path as this JVM, the flags every
@@ -43,6 +44,39 @@ public record ChildLaunch(Path java, String classpath, List<String> jvmArgs) {
             }
         }
         return new ChildLaunch(java, System.getProperty("java.class.path"), args);
+    }
+
+    /** System property naming the perturbation agent's jar (the self-test's Surefire sets it). */
+    static final String AGENT_JAR_PROPERTY = "dirtylog.agent.jar";
+    /** The agent's jar as the CLI's build places it: beside {@code dirtylog.jar}. */
+    static final String AGENT_JAR_NAME = "dirtylog-perturbation-agent.jar";
+
+    /**
+     * Returns this launch with the perturbation agent attached ({@code -javaagent}), when its jar
+     * is found: the file {@value #AGENT_JAR_PROPERTY} names, else {@value #AGENT_JAR_NAME} beside
+     * the jar this class was loaded from. Without it the race rules run with kit-side
+     * perturbation only, and every race rule's certificate entry says so.
+     */
+    public ChildLaunch withPerturbationAgent() {
+        return agentJar().map(jar -> withJvmArgs(List.of("-javaagent:" + jar))).orElse(this);
+    }
+
+    /** Returns the perturbation agent's jar, if there is one. */
+    static Optional<Path> agentJar() {
+        String named = System.getProperty(AGENT_JAR_PROPERTY);
+        if (named != null && !named.isBlank()) {
+            Path p = Path.of(named);
+            return Files.isRegularFile(p) ? Optional.of(p.toAbsolutePath()) : Optional.empty();
+        }
+        try {
+            Path self = Path.of(ChildLaunch.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            Path beside = self.resolveSibling(AGENT_JAR_NAME);
+            return Files.isRegularFile(self) && Files.isRegularFile(beside) ? Optional.of(beside.toAbsolutePath())
+                    : Optional.empty();
+        } catch (java.net.URISyntaxException | RuntimeException e) {
+            // No code source (an unusual class loader): no agent, which the certificates record.
+            return Optional.empty();
+        }
     }
 
     /** Returns this launch with {@code more} appended to {@link #jvmArgs()}. */

@@ -30,6 +30,7 @@ import org.dirtylog.conformance.ConformanceRunner;
 import org.dirtylog.conformance.Rule;
 import org.dirtylog.conformance.RuleCatalogue;
 import org.dirtylog.conformance.RuleResult;
+import org.dirtylog.conformance.Wrapping;
 import org.dirtylog.conformance.RunOptions;
 import org.dirtylog.conformance.report.Json;
 import org.dirtylog.spi.Availability;
@@ -335,11 +336,16 @@ public final class ChildMain {
     }
 
     /** A backend whose metadata is the snapshot read under timeouts; VMs come from the real one. */
-    private static final class FixedMetadata implements DirtyLogBackend {
+    private static final class FixedMetadata implements DirtyLogBackend, Wrapping {
         private final Metadata m;
 
         FixedMetadata(Metadata m) {
             this.m = m;
+        }
+
+        @Override
+        public DirtyLogBackend wrapped() {
+            return m.backend;
         }
 
         @Override

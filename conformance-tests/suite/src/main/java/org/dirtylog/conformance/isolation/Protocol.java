@@ -10,6 +10,8 @@ import java.util.List;
 import java.util.Optional;
 import org.dirtylog.conformance.Rule;
 import org.dirtylog.conformance.RuleCatalogue;
+import org.dirtylog.conformance.Concurrency;
+import org.dirtylog.conformance.Perturbation;
 import org.dirtylog.conformance.RuleResult;
 import org.dirtylog.conformance.RunOptions;
 import org.dirtylog.conformance.Step;
@@ -31,7 +33,7 @@ import org.dirtylog.spi.Capability;
  *       description, available, reason, capabilities, or problem) per backend;</li>
  *   <li>certify: {@code backend} (name, description, capabilities) or {@code backend-problem}
  *       (call, problem), then {@code rule-started} (id) and {@code rule-result} (id, verdict,
- *       message, expected, actual, seconds, scenario) per rule;</li>
+ *       message, expected, actual, seconds, scenario, and for a race rule concurrency) per rule;</li>
  *   <li>{@code exit-called} (status, at) when code calls {@code System.exit};
  *       {@code restart} (reason) when the child quits because a rule left a thread running;
  *       {@code child-failed} (problem) when the kit's own code failed; {@code done} at the end.</li>
@@ -100,7 +102,43 @@ final class Protocol {
         for (Step s : r.scenario()) {
             steps.addArray().add(s.actor()).add(s.call()).add(s.result());
         }
+        Concurrency c = r.concurrency();
+        if (c != null) {
+            ObjectNode cn = n.putObject("concurrency");
+            cn.put("vcpus", c.vcpus());
+            cn.put("writers", c.writers());
+            cn.put("writes", c.writes());
+            cn.put("harvests", c.harvests());
+            cn.put("harvest_styles", c.harvestStyles());
+            cn.put("observations", c.observations());
+            cn.put("min_observations", c.minObservations());
+            Perturbation.Settings p = c.perturbation();
+            ObjectNode pn = cn.putObject("perturbation");
+            pn.put("mode", p.mode());
+            pn.put("reason", p.reason());
+            pn.put("probability", p.probability());
+            pn.put("max_delay_nanos", p.maxDelayNanos());
+            pn.put("seed", Long.toString(p.seed()));
+            pn.put("instrumented_classes", p.instrumentedClasses());
+            pn.put("points", p.points());
+            pn.put("delays", p.delays());
+        }
         return n;
+    }
+
+    /** Returns the concurrency record of a {@code rule-result} event, or null when it has none. */
+    private static Concurrency concurrency(JsonNode n) {
+        JsonNode cn = n.get("concurrency");
+        if (cn == null || cn.isNull()) {
+            return null;
+        }
+        JsonNode pn = cn.get("perturbation");
+        Perturbation.Settings p = new Perturbation.Settings(pn.get("mode").asText(), pn.get("reason").asText(),
+                pn.get("probability").asDouble(), pn.get("max_delay_nanos").asLong(), Long.parseLong(pn.get("seed").asText()),
+                pn.get("instrumented_classes").asInt(), pn.get("points").asLong(), pn.get("delays").asLong());
+        return new Concurrency(cn.get("vcpus").asInt(), cn.get("writers").asText(), cn.get("writes").asLong(),
+                cn.get("harvests").asLong(), cn.get("harvest_styles").asText(), cn.get("observations").asLong(),
+                cn.get("min_observations").asLong(), p);
     }
 
     static RuleResult result(JsonNode n) {
@@ -108,6 +146,6 @@ final class Protocol {
         List<Step> steps = new ArrayList<>();
         n.get("scenario").forEach(s -> steps.add(new Step(s.get(0).asText(), s.get(1).asText(), s.get(2).asText())));
         return new RuleResult(rule, Verdict.valueOf(n.get("verdict").asText()), n.get("message").asText(),
-                n.get("expected").asText(), n.get("actual").asText(), steps, n.get("seconds").asDouble());
+                n.get("expected").asText(), n.get("actual").asText(), steps, n.get("seconds").asDouble(), concurrency(n));
     }
 }
