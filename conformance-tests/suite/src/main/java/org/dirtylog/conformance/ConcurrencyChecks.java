@@ -18,8 +18,9 @@ import org.dirtylog.spi.RandomWriter;
 import org.dirtylog.spi.RandomWrites;
 
 /**
- * The concurrency rules: the selftest oracle of the semantics note §4 for both harvest styles,
- * its precision half, and concurrent writes into one bitmap word.
+ * The concurrency rules: the selftest oracle of the semantics note §4 and §10 for each harvest
+ * style ({@link Harvester.Style}: GET, SWITCH, and GET then CLEAR of what GET returned), its
+ * precision half, and concurrent writes into one bitmap word.
  *
  * <p>The oracle runs iterations {@code i = 1, 2, ...}: every vCPU stores {@code i} into the
  * first word of random pages of a 2^11 + 3 page slot between {@code start(i)} and
