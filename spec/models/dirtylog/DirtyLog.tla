@@ -6,17 +6,24 @@
 (* Actors                                                                  *)
 (*  - vCPUs: enter an SRCU read section, look the slot up in the          *)
 (*    published memslots array (loading its active bitmap pointer), take  *)
-(*    a write-protect fault if the page would fault (mark the page dirty  *)
-(*    through the loaded pointer, make it writable), store, leave.        *)
+(*    a write fault if the page is not mapped writable for them, store,   *)
+(*    leave.  The fault is split as each architecture's code splits it    *)
+(*    (see "vCPU actions").                                               *)
 (*  - one control thread (user space + the ioctl under slots_lock): runs  *)
 (*    harvests (SWITCH + read of the cold bitmap, or GET) and turns       *)
 (*    logging off and on (memslot replacement).                           *)
 (*                                                                         *)
-(* Each harvest runs the steps of Plan(op) in order; the plan depends on  *)
-(* the architecture (Arch) and on whether the RFC's order or the          *)
+(* Each operation runs the steps of Plan(op) in order; the plan depends   *)
+(* on the architecture (Arch) and on whether the RFC's order or the       *)
 (* reference implementation's order is used (Order).  GracePeriod is the  *)
 (* abstract SRCU grace period (SrcuGracePeriod): it waits for every vCPU  *)
 (* that was inside its read section when the memslots were updated.     *)
+(*                                                                         *)
+(* The module has three layers, kept apart so that a contract of the      *)
+(* user-visible behaviour can later be refined by it: the mechanics       *)
+(* (kernel memory, vCPUs, control thread), the history variables (what    *)
+(* user space was promised, written only through the Hist* operators),    *)
+(* and the properties, stated over the history and the mechanics.         *)
 (***************************************************************************)
 EXTENDS Naturals, Sequences, FiniteSets, TLC
 
@@ -28,12 +35,26 @@ CONSTANTS
     HarvestKinds,   \* subset of {"switch", "get"}
     MaxHarvests,    \* bound on harvests (keeps the state space finite)
     MaxLogToggles,  \* bound on LogOff/LogOn calls
-    GracePeriods    \* FALSE: every GracePeriod step is left out (wrong)
+    Defects         \* known-wrong variants to check (normally {}), see below
+
+(***************************************************************************)
+(* Defects, each named after the reference implementation's Defect:       *)
+(*  "NoGracePeriod"       every GracePeriod step is left out              *)
+(*  "NoFlushOnLogEnable"  LogOn does not write-protect / flush (b64d740e) *)
+(*  "SwitchSkipsClear"    the harvest does not clear the spare bitmap     *)
+(*                        before it becomes active                        *)
+(*  "GracePeriodWaitsForAllReaders"  the grace period waits until no vCPU *)
+(*                        is inside SRCU, so readers that enter after it  *)
+(*                        began can starve it                             *)
+(***************************************************************************)
+DefectNames == {"NoGracePeriod", "NoFlushOnLogEnable", "SwitchSkipsClear",
+                "GracePeriodWaitsForAllReaders"}
 
 ASSUME Arch \in {"x86", "ppc", "ia64"}
 ASSUME Order \in {"rfc", "reference"}
 ASSUME HarvestKinds \subseteq {"switch", "get"}
-ASSUME MaxHarvests \in Nat /\ MaxLogToggles \in Nat /\ GracePeriods \in BOOLEAN
+ASSUME MaxHarvests \in Nat /\ MaxLogToggles \in Nat
+ASSUME Defects \subseteq DefectNames
 
 None == 0   \* null pointer for arrays and bitmaps
 
@@ -44,12 +65,14 @@ VARIABLES
     bits,          \* bitmap id -> set of pages whose bit is set
     freedArrays,   \* memslots arrays already freed
     freedBitmaps,  \* bitmaps already freed
-    wp,            \* pages whose next write faults (x86: spte read-only;
-                   \* ppc/ia64: no shadow PTE / TLB entry)
+    mapped,        \* vCPU -> pages it can store to without a fault
+                   \* (x86: a writable spte, one set shared by every vCPU;
+                   \* ppc: a shadow HPTE in the vCPU's own cache; ia64: a
+                   \* translation in the vCPU's own VHPT/TLB)
     vmmLog,        \* ia64: the VMM's own dirty log
     logLock,       \* ia64: dirty_log_lock held by the control thread
     \* vCPUs
-    pc,            \* "idle", "lookup", "access", "exit"
+    pc,            \* "idle", "lookup", "access", "map", "mark", "exit"
     page,          \* the page the vCPU writes in this section
     vslots,        \* memslots array the vCPU looked up (None outside)
     vbm,           \* active bitmap pointer the vCPU loaded (None: no log)
@@ -62,8 +85,8 @@ VARIABLES
     toggles,       \* LogOn / LogOff calls begun
     oldArray,      \* array to free once the grace period is over
     oldBitmaps,    \* bitmaps to free with it
+    \* history: user space's view, for the properties only
     userLogging,   \* user space has turned logging on (ioctl returned)
-    \* history (for the properties only)
     owed,          \* pages with a completed, not yet reported write
     must,          \* owed when the current / last harvest was invoked
     reported,      \* pages the current / last harvest reported
@@ -71,12 +94,11 @@ VARIABLES
     sincePrev,     \* pages written since the previous harvest was invoked
     sinceCur       \* pages written since the current harvest was invoked
 
-memVars == <<published, arrays, bits, freedArrays, freedBitmaps, wp, vmmLog,
-             logLock>>
+memVars == <<published, arrays, bits, freedArrays, freedBitmaps, mapped,
+             vmmLog, logLock>>
 vcpuVars == <<pc, page, vslots, vbm, prior>>
-ctlVars == <<op, step, ret, harvests, toggles, oldArray, oldBitmaps,
-             userLogging>>
-histVars == <<owed, must, reported, lastOp, sincePrev, sinceCur>>
+ctlVars == <<op, step, ret, harvests, toggles, oldArray, oldBitmaps>>
+histVars == <<userLogging, owed, must, reported, lastOp, sincePrev, sinceCur>>
 vars == <<memVars, vcpuVars, ctlVars, histVars>>
 
 MaxArrays == 1 + MaxHarvests + MaxLogToggles
@@ -85,6 +107,7 @@ ArrayIds == 1..MaxArrays
 BitmapIds == 1..MaxBitmaps
 Memslot == [logging : BOOLEAN, active : BitmapIds \cup {None},
             cold : BitmapIds \cup {None}]
+Ops == {"none", "switch", "get", "logon", "logoff"}
 
 (***************************************************************************)
 (* The plans.  Protect is the arch's way to make every page fault again.  *)
@@ -101,23 +124,25 @@ SwitchCore ==
             <<"PublishMemslots", "GracePeriod", "FreeOldMemslots",
               "WriteProtect">>
       [] Arch = "ppc" /\ Order = "rfc" ->
-            <<"SwapBitmaps", "FlushShadowMappings">>
+            \* the seed: kvm_update_dirty_log swaps the two pointers and
+            \* clears nothing; the book3s tail flushes every vCPU's shadow
+            \* PTEs, then memsets memslot->dirty_bitmap, the new active one
+            <<"SwapBitmaps", "FlushShadowMappings", "ClearActiveBitmap">>
       [] Arch = "ppc" /\ Order = "reference" ->
             \* a vCPU may hold the old active pointer: wait for it
             \* before the flush and before user space reads the bitmap
             <<"SwapBitmaps", "GracePeriod", "FlushShadowMappings">>
       [] Arch = "ia64" /\ Order = "rfc" ->
-            <<"MergeVmmLog", "SwapBitmaps", "FlushShadowMappings">>
+            \* the seed, all under dirty_log_lock: sync the VMM log, the
+            \* generic swap, kvm_flush_remote_tlbs, memset of the new
+            \* active bitmap
+            <<"MergeVmmLog", "SwapBitmaps", "FlushShadowMappings",
+              "ClearActiveBitmap">>
       [] Arch = "ia64" /\ Order = "reference" ->
             \* the generic reference swap; vCPUs mark the VMM log without
             \* dirty_log_lock here, so the lock may be held across it
             <<"MergeVmmLog", "SwapBitmaps", "GracePeriod",
               "FlushShadowMappings">>
-
-RECURSIVE Without(_, _)
-Without(s, x) ==
-    IF s = <<>> THEN <<>>
-    ELSE (IF Head(s) = x THEN <<>> ELSE <<Head(s)>>) \o Without(Tail(s), x)
 
 (* KVM_GET_DIRTY_LOG on ppc and ia64 in the RFC does not swap: the generic *)
 (* code copies the ACTIVE bitmap to user space, the arch code flushes and *)
@@ -130,23 +155,63 @@ GetCore ==
             \o <<"CopyToUser", "FlushShadowMappings", "ClearActiveBitmap">>
        ELSE SwitchCore \o <<"CopyToUser">>
 
+(* b64d740e: turning logging on must make every page fault again *)
+LogOnProtect ==
+    IF "NoFlushOnLogEnable" \in Defects THEN <<>> ELSE <<Protect>>
+
 RawPlan(o) ==
     CASE o = "switch" -> SwitchCore \o <<"HarvestEnd", "ReadColdBitmap">>
       [] o = "get"    -> GetCore \o <<"HarvestEnd">>
-      [] o = "logon"  -> <<"PublishMemslots", "GracePeriod", "FreeOldMemslots",
-                           Protect, "RegionUpdateEnd">>
+      [] o = "logon"  -> <<"PublishMemslots", "GracePeriod", "FreeOldMemslots">>
+                         \o LogOnProtect \o <<"RegionUpdateEnd">>
       [] o = "logoff" -> <<"PublishMemslots", "GracePeriod", "FreeOldMemslots",
                            "RegionUpdateEnd">>
       [] OTHER        -> <<>>
 
-Plan(o) == IF GracePeriods THEN RawPlan(o) ELSE Without(RawPlan(o), "GracePeriod")
+RECURSIVE Without(_, _)
+Without(s, x) ==
+    IF s = <<>> THEN <<>>
+    ELSE (IF Head(s) = x THEN <<>> ELSE <<Head(s)>>) \o Without(Tail(s), x)
+
+(* A constant, so TLC computes it once. *)
+Plans ==
+    [o \in Ops |-> IF "NoGracePeriod" \in Defects
+                      THEN Without(RawPlan(o), "GracePeriod")
+                      ELSE RawPlan(o)]
+
+Plan(o) == Plans[o]
 
 At(name) == op # "none" /\ step <= Len(Plan(op)) /\ Plan(op)[step] = name
 
 IndexOf(o, name) == CHOOSE i \in 1..Len(Plan(o)) : Plan(o)[i] = name
 
+(* The harvest clears the spare bitmap before it becomes active: x86      *)
+(* (clear_user of dirty_bitmap_old before the copy is built) and the      *)
+(* reference swap.  The seed's in-place swap does not (ClearActiveBitmap  *)
+(* clears after the flush instead).                                       *)
+ClearsSpare(how) ==
+    /\ "SwitchSkipsClear" \notin Defects
+    /\ (how = "publish" \/ Order = "reference")
+
 Slot == arrays[published]
-InSrcu == {v \in Vcpus : pc[v] # "idle"}
+
+(***************************************************************************)
+(* How each architecture splits a write fault.                            *)
+(*  x86: one step under mmu_lock: mark_page_dirty through the loaded      *)
+(*    pointer and make the spte writable (sptes are shared: every vCPU    *)
+(*    sees it; kvm_mmu_slot_remove_write_access takes mmu_lock too).      *)
+(*  ppc book3s PR (kvmppc_mmu_map_page): mark_page_dirty, then insert the *)
+(*    shadow HPTE into this vCPU's cache; no lock orders either against   *)
+(*    the harvest's swap and flush.                                       *)
+(*  ia64 in the RFC (vtlb.c thash_purge_and_insert): insert the           *)
+(*    translation into this vCPU's VHPT/TLB, then mark_pages_dirty in the *)
+(*    VMM log under dirty_log_lock; the guest retries the store after.    *)
+(*  ia64 in the reference implementation: mark the VMM log without the    *)
+(*    lock, then make the page writable (as on ppc).                      *)
+(***************************************************************************)
+SplitFault == Arch # "x86"
+MapsBeforeMarking == Arch = "ia64" /\ Order = "rfc"
+MarkLocked == Arch = "ia64" /\ Order = "rfc"
 
 TypeOK ==
     /\ published \in ArrayIds
@@ -155,20 +220,21 @@ TypeOK ==
     /\ DOMAIN bits \subseteq BitmapIds
     /\ \A b \in DOMAIN bits : bits[b] \subseteq Pages
     /\ freedArrays \subseteq ArrayIds /\ freedBitmaps \subseteq BitmapIds
-    /\ wp \subseteq Pages /\ vmmLog \subseteq Pages /\ logLock \in BOOLEAN
-    /\ pc \in [Vcpus -> {"idle", "lookup", "access", "exit"}]
+    /\ mapped \in [Vcpus -> SUBSET Pages]
+    /\ vmmLog \subseteq Pages /\ logLock \in BOOLEAN
+    /\ pc \in [Vcpus -> {"idle", "lookup", "access", "map", "mark", "exit"}]
     /\ page \in [Vcpus -> Pages]
     /\ vslots \in [Vcpus -> ArrayIds \cup {None}]
     /\ vbm \in [Vcpus -> BitmapIds \cup {None}]
     /\ prior \in [Vcpus -> BOOLEAN]
-    /\ op \in {"none", "switch", "get", "logon", "logoff"}
+    /\ op \in Ops
     /\ step \in Nat
     /\ ret \in {"0", "1", "EINVAL", "ENOENT", "none"}
     /\ harvests \in 0..MaxHarvests /\ toggles \in 0..MaxLogToggles
     /\ oldArray \in ArrayIds \cup {None} /\ oldBitmaps \subseteq BitmapIds
     /\ userLogging \in BOOLEAN
     /\ owed \subseteq Pages /\ must \subseteq Pages /\ reported \subseteq Pages
-    /\ lastOp \in {"none", "switch", "get", "logon", "logoff"}
+    /\ lastOp \in Ops
     /\ sincePrev \subseteq Pages /\ sinceCur \subseteq Pages
 
 Init ==
@@ -176,7 +242,7 @@ Init ==
     /\ arrays = (1 :> [logging |-> TRUE, active |-> 1, cold |-> 2])
     /\ bits = (1 :> {} @@ 2 :> {})
     /\ freedArrays = {} /\ freedBitmaps = {}
-    /\ wp = Pages
+    /\ mapped = [v \in Vcpus |-> {}]
     /\ vmmLog = {} /\ logLock = FALSE
     /\ pc = [v \in Vcpus |-> "idle"]
     /\ page \in [Vcpus -> Pages]
@@ -189,6 +255,51 @@ Init ==
     /\ userLogging = TRUE
     /\ owed = {} /\ must = {} /\ reported = {} /\ lastOp = "none"
     /\ sincePrev = {} /\ sinceCur = {}
+
+(***************************************************************************)
+(* History.  Only these operators change the history variables; the       *)
+(* mechanics below call them at the points where user space could tell.  *)
+(***************************************************************************)
+
+(* A write to p was attempted (a fault or a store): precision counts it. *)
+HistTouch(p) ==
+    /\ sincePrev' = sincePrev \cup {p}
+    /\ sinceCur' = sinceCur \cup {p}
+
+(* A store to p completed: it is owed to user space while logging is on. *)
+HistStore(p) ==
+    /\ owed' = IF userLogging THEN owed \cup {p} ELSE owed
+    /\ HistTouch(p)
+    /\ UNCHANGED <<userLogging, must, reported, lastOp>>
+
+(* A harvest was invoked; ok: it got past the errno checks. *)
+HistHarvestInvoked(ok) ==
+    /\ reported' = {}
+    /\ IF ok
+          THEN /\ must' = owed
+               /\ sincePrev' = sinceCur /\ sinceCur' = {}
+          ELSE /\ must' = {}
+               /\ UNCHANGED <<sincePrev, sinceCur>>
+    /\ UNCHANGED <<userLogging, owed, lastOp>>
+
+(* The operation o is over; what it reported is no longer owed. *)
+HistOpDone(o, r) ==
+    /\ reported' = r
+    /\ lastOp' = o
+    /\ owed' = owed \ r
+    /\ UNCHANGED <<userLogging, must, sincePrev, sinceCur>>
+
+(* User space turned logging off: nothing more is owed. *)
+HistLogOff ==
+    /\ userLogging' = FALSE
+    /\ owed' = {}
+    /\ UNCHANGED <<must, reported, lastOp, sincePrev, sinceCur>>
+
+(* KVM_SET_USER_MEMORY_REGION returned with logging on or off. *)
+HistRegionUpdated(o, logging) ==
+    /\ userLogging' = logging
+    /\ lastOp' = o
+    /\ UNCHANGED <<owed, must, reported, sincePrev, sinceCur>>
 
 (***************************************************************************)
 (* vCPU actions                                                           *)
@@ -210,38 +321,60 @@ VcpuLookupSlot(v) ==
     /\ pc' = [pc EXCEPT ![v] = "access"]
     /\ UNCHANGED <<memVars, page, prior, ctlVars, histVars>>
 
-(* The write-protect fault: set the page's bit through the loaded pointer *)
-(* (ia64: in the VMM log; in the RFC under dirty_log_lock, in the         *)
-(* reference implementation lock-free) and make the page writable.        *)
+(* Set the page's bit through the loaded pointer; ia64: in the VMM log. *)
+MarkDirty(v, p) ==
+    IF Arch = "ia64"
+       THEN /\ vmmLog' = IF vbm[v] # None THEN vmmLog \cup {p} ELSE vmmLog
+            /\ UNCHANGED bits
+       ELSE /\ bits' = IF vbm[v] # None
+                          THEN [bits EXCEPT ![vbm[v]] = @ \cup {p}]
+                          ELSE bits
+            /\ UNCHANGED vmmLog
+
+(* The mark-dirty half of a write fault.  x86: the whole fault.          *)
 VcpuWriteFault(v) ==
     LET p == page[v] IN
-    /\ pc[v] = "access"
-    /\ p \in wp
-    /\ IF Arch = "ia64"
-          THEN /\ (Order = "rfc" => ~logLock)
-               /\ vmmLog' = IF vbm[v] # None THEN vmmLog \cup {p} ELSE vmmLog
-               /\ UNCHANGED bits
-          ELSE /\ bits' = IF vbm[v] # None
-                             THEN [bits EXCEPT ![vbm[v]] = @ \cup {p}]
-                             ELSE bits
-               /\ UNCHANGED vmmLog
-    /\ wp' = wp \ {p}
-    /\ sincePrev' = sincePrev \cup {p}
-    /\ sinceCur' = sinceCur \cup {p}
+    /\ IF MapsBeforeMarking
+          THEN /\ pc[v] = "mark"
+               /\ MarkLocked => ~logLock
+               /\ pc' = [pc EXCEPT ![v] = "access"]
+               /\ UNCHANGED mapped
+          ELSE /\ pc[v] = "access"
+               /\ p \notin mapped[v]
+               /\ IF SplitFault
+                     THEN /\ pc' = [pc EXCEPT ![v] = "map"]
+                          /\ UNCHANGED mapped
+                     ELSE /\ mapped' = [u \in Vcpus |-> mapped[u] \cup {p}]
+                          /\ UNCHANGED pc
+    /\ MarkDirty(v, p)
+    /\ HistTouch(p)
     /\ UNCHANGED <<published, arrays, freedArrays, freedBitmaps, logLock,
-                   vcpuVars, ctlVars, owed, must, reported, lastOp>>
+                   page, vslots, vbm, prior, ctlVars,
+                   userLogging, owed, must, reported, lastOp>>
 
-(* The guest store completes (the page is writable). *)
+(* The mapping half of a split fault: the shadow HPTE (ppc) or the       *)
+(* translation (ia64) goes into this vCPU's own cache.                   *)
+VcpuMapPage(v) ==
+    LET p == page[v] IN
+    /\ SplitFault
+    /\ IF MapsBeforeMarking
+          THEN /\ pc[v] = "access"
+               /\ p \notin mapped[v]
+               /\ pc' = [pc EXCEPT ![v] = "mark"]
+          ELSE /\ pc[v] = "map"
+               /\ pc' = [pc EXCEPT ![v] = "access"]
+    /\ mapped' = [mapped EXCEPT ![v] = @ \cup {p}]
+    /\ UNCHANGED <<published, arrays, bits, freedArrays, freedBitmaps, vmmLog,
+                   logLock, page, vslots, vbm, prior, ctlVars, histVars>>
+
+(* The guest store completes (the page is mapped writable). *)
 VcpuStore(v) ==
     LET p == page[v] IN
     /\ pc[v] = "access"
-    /\ p \notin wp
+    /\ p \in mapped[v]
     /\ pc' = [pc EXCEPT ![v] = "exit"]
-    /\ owed' = IF userLogging THEN owed \cup {p} ELSE owed
-    /\ sincePrev' = sincePrev \cup {p}
-    /\ sinceCur' = sinceCur \cup {p}
-    /\ UNCHANGED <<memVars, page, vslots, vbm, prior, ctlVars, must, reported,
-                   lastOp>>
+    /\ HistStore(p)
+    /\ UNCHANGED <<memVars, page, vslots, vbm, prior, ctlVars>>
 
 (* srcu_read_unlock *)
 VcpuExitSrcu(v) ==
@@ -265,55 +398,50 @@ HarvestBegin(kind, badSlot) ==
     /\ harvests < MaxHarvests
     /\ op' = kind
     /\ harvests' = harvests + 1
-    /\ reported' = {}
     /\ CASE badSlot ->
               /\ ret' = "EINVAL" /\ step' = IndexOf(kind, "HarvestEnd")
-              /\ must' = {}
-              /\ UNCHANGED <<sincePrev, sinceCur>>
+              /\ HistHarvestInvoked(FALSE)
          [] ~Slot.logging ->
               /\ ret' = "ENOENT" /\ step' = IndexOf(kind, "HarvestEnd")
-              /\ must' = {}
-              /\ UNCHANGED <<sincePrev, sinceCur>>
+              /\ HistHarvestInvoked(FALSE)
          [] Arch # "ia64" /\ bits[Slot.active] = {} ->
               /\ ret' = IF kind = "switch" THEN "1" ELSE "0"
               /\ step' = IndexOf(kind, "HarvestEnd")
-              /\ must' = owed
-              /\ sincePrev' = sinceCur /\ sinceCur' = {}
+              /\ HistHarvestInvoked(TRUE)
          [] OTHER ->
-              /\ ret' = "0" /\ step' = 1 /\ must' = owed
-              /\ sincePrev' = sinceCur /\ sinceCur' = {}
-    /\ UNCHANGED <<memVars, vcpuVars, toggles, oldArray, oldBitmaps,
-                   userLogging, owed, lastOp>>
+              /\ ret' = "0" /\ step' = 1
+              /\ HistHarvestInvoked(TRUE)
+    /\ UNCHANGED <<memVars, vcpuVars, toggles, oldArray, oldBitmaps>>
 
 (* KVM_SET_USER_MEMORY_REGION clearing KVM_MEM_LOG_DIRTY_PAGES *)
 LogOff ==
     /\ op = "none" /\ toggles < MaxLogToggles /\ Slot.logging
     /\ op' = "logoff" /\ step' = 1 /\ toggles' = toggles + 1
-    /\ userLogging' = FALSE
-    /\ owed' = {}
-    /\ UNCHANGED <<memVars, vcpuVars, ret, harvests, oldArray, oldBitmaps,
-                   must, reported, lastOp, sincePrev, sinceCur>>
+    /\ HistLogOff
+    /\ UNCHANGED <<memVars, vcpuVars, ret, harvests, oldArray, oldBitmaps>>
 
 (* KVM_SET_USER_MEMORY_REGION setting KVM_MEM_LOG_DIRTY_PAGES *)
 LogOn ==
     /\ op = "none" /\ toggles < MaxLogToggles /\ ~Slot.logging
     /\ op' = "logon" /\ step' = 1 /\ toggles' = toggles + 1
     /\ UNCHANGED <<memVars, vcpuVars, ret, harvests, oldArray, oldBitmaps,
-                   userLogging, histVars>>
+                   histVars>>
 
 (***************************************************************************)
 (* Control thread: the steps of the plans                                 *)
 (***************************************************************************)
 Advance == step' = step + 1
 
-(* kvm_mmu_slot_remove_write_access *)
+NoMappings == [v \in Vcpus |-> {}]
+
+(* kvm_mmu_slot_remove_write_access (and its TLB flush), under mmu_lock *)
 WriteProtect ==
     /\ At("WriteProtect")
-    /\ wp' = Pages
+    /\ mapped' = NoMappings
     /\ Advance
     /\ UNCHANGED <<published, arrays, bits, freedArrays, freedBitmaps, vmmLog,
                    logLock, vcpuVars, op, ret, harvests, toggles, oldArray,
-                   oldBitmaps, userLogging, histVars>>
+                   oldBitmaps, histVars>>
 
 NewArrayId == Cardinality(DOMAIN arrays) + 1
 NewBitmapId == Cardinality(DOMAIN bits) + 1
@@ -330,7 +458,9 @@ PublishMemslots ==
     /\ CASE op \in {"switch", "get"} ->
               /\ arrays' = arrays @@ (n :> [logging |-> TRUE, active |-> s.cold,
                                             cold |-> s.active])
-              /\ bits' = [bits EXCEPT ![s.cold] = {}]
+              /\ bits' = IF ClearsSpare("publish")
+                            THEN [bits EXCEPT ![s.cold] = {}]
+                            ELSE bits
               /\ oldBitmaps' = {}
          [] op = "logoff" ->
               /\ arrays' = arrays @@ (n :> [logging |-> FALSE, active |-> None,
@@ -346,32 +476,35 @@ PublishMemslots ==
     /\ oldArray' = published
     /\ prior' = [v \in Vcpus |-> pc[v] # "idle"]
     /\ Advance
-    /\ UNCHANGED <<freedArrays, freedBitmaps, wp, vmmLog, logLock, pc, page,
-                   vslots, vbm, op, ret, harvests, toggles, userLogging,
-                   histVars>>
+    /\ UNCHANGED <<freedArrays, freedBitmaps, mapped, vmmLog, logLock, pc,
+                   page, vslots, vbm, op, ret, harvests, toggles, histVars>>
 
-(* The generic in-place swap of kvm_update_dirty_log: clear the spare,    *)
-(* exchange the two pointers of the published slot.                      *)
+(* The generic in-place swap of kvm_update_dirty_log: exchange the two    *)
+(* pointers of the published slot; the reference order clears the spare   *)
+(* first, the seed's does not.                                            *)
 SwapBitmaps ==
     LET s == Slot IN
     /\ At("SwapBitmaps")
-    /\ bits' = [bits EXCEPT ![s.cold] = {}]
+    /\ bits' = IF ClearsSpare("swap") THEN [bits EXCEPT ![s.cold] = {}] ELSE bits
     /\ arrays' = [arrays EXCEPT ![published] =
                     [@ EXCEPT !.active = s.cold, !.cold = s.active]]
     /\ prior' = [v \in Vcpus |-> pc[v] # "idle"]
     /\ Advance
-    /\ UNCHANGED <<published, freedArrays, freedBitmaps, wp, vmmLog, logLock,
-                   pc, page, vslots, vbm, op, ret, harvests, toggles, oldArray,
-                   oldBitmaps, userLogging, histVars>>
+    /\ UNCHANGED <<published, freedArrays, freedBitmaps, mapped, vmmLog,
+                   logLock, pc, page, vslots, vbm, op, ret, harvests, toggles,
+                   oldArray, oldBitmaps, histVars>>
 
 (* synchronize_srcu(_expedited): every vCPU that was inside its read     *)
-(* section at the last update has left it (TLA+: SrcuGracePeriod).       *)
+(* section at the last update has left it (TLA+: SrcuGracePeriod).  The  *)
+(* defect waits for every vCPU inside now, old or new.                   *)
 GracePeriod ==
     /\ At("GracePeriod")
-    /\ \A v \in Vcpus : ~prior[v]
+    /\ IF "GracePeriodWaitsForAllReaders" \in Defects
+          THEN \A v \in Vcpus : pc[v] = "idle"
+          ELSE \A v \in Vcpus : ~prior[v]
     /\ Advance
     /\ UNCHANGED <<memVars, vcpuVars, op, ret, harvests, toggles, oldArray,
-                   oldBitmaps, userLogging, histVars>>
+                   oldBitmaps, histVars>>
 
 (* kfree(old_slots), and the bitmaps LogOff dropped *)
 FreeOldMemslots ==
@@ -381,23 +514,24 @@ FreeOldMemslots ==
     /\ oldArray' = None
     /\ oldBitmaps' = {}
     /\ Advance
-    /\ UNCHANGED <<published, arrays, bits, wp, vmmLog, logLock, vcpuVars, op,
-                   ret, harvests, toggles, userLogging, histVars>>
+    /\ UNCHANGED <<published, arrays, bits, mapped, vmmLog, logLock, vcpuVars,
+                   op, ret, harvests, toggles, histVars>>
 
 (* ppc: kvmppc_mmu_pte_pflush on every vCPU; ia64: kvm_flush_remote_tlbs *)
-(* then spin_unlock(dirty_log_lock), unless the RFC's GET still has to    *)
-(* clear the bitmap under it                                              *)
+(* then spin_unlock(dirty_log_lock), unless ClearActiveBitmap still has  *)
+(* to run under it.  One step for all vCPUs: flushing vCPU u commutes    *)
+(* with every step of another vCPU, so a per-vCPU loop adds nothing.     *)
 FlushShadowMappings ==
     /\ At("FlushShadowMappings")
-    /\ wp' = Pages
+    /\ mapped' = NoMappings
     /\ logLock' = (logLock /\ Plan(op)[step + 1] = "ClearActiveBitmap")
     /\ Advance
     /\ UNCHANGED <<published, arrays, bits, freedArrays, freedBitmaps, vmmLog,
                    vcpuVars, op, ret, harvests, toggles, oldArray, oldBitmaps,
-                   userLogging, histVars>>
+                   histVars>>
 
-(* ia64 kvm_ia64_sync_dirty_log under dirty_log_lock: OR the VMM log into *)
-(* the active bitmap and clear it; then the is_dirty test                 *)
+(* ia64 kvm_ia64_sync_dirty_log under dirty_log_lock: move the VMM log   *)
+(* into the active bitmap; then the is_dirty test                         *)
 MergeVmmLog ==
     LET merged == bits[Slot.active] \cup vmmLog IN
     /\ At("MergeVmmLog")
@@ -411,20 +545,21 @@ MergeVmmLog ==
           ELSE /\ logLock' = TRUE
                /\ UNCHANGED ret
                /\ Advance
-    /\ UNCHANGED <<published, arrays, freedArrays, freedBitmaps, wp, vcpuVars,
-                   op, harvests, toggles, oldArray, oldBitmaps, userLogging,
+    /\ UNCHANGED <<published, arrays, freedArrays, freedBitmaps, mapped,
+                   vcpuVars, op, harvests, toggles, oldArray, oldBitmaps,
                    histVars>>
 
-(* RFC ppc/ia64 GET: memset(memslot->dirty_bitmap, 0, n) after the flush, *)
-(* then (ia64) spin_unlock(dirty_log_lock)                                 *)
+(* The RFC's ppc/ia64 tail: memset(memslot->dirty_bitmap, 0, n) after    *)
+(* the flush (GET: the bitmap just copied; SWITCH: the new active one),   *)
+(* then (ia64) spin_unlock(dirty_log_lock)                                *)
 ClearActiveBitmap ==
     /\ At("ClearActiveBitmap")
     /\ bits' = [bits EXCEPT ![Slot.active] = {}]
     /\ logLock' = FALSE
     /\ Advance
-    /\ UNCHANGED <<published, arrays, freedArrays, freedBitmaps, wp, vmmLog,
-                   vcpuVars, op, ret, harvests, toggles, oldArray, oldBitmaps,
-                   userLogging, histVars>>
+    /\ UNCHANGED <<published, arrays, freedArrays, freedBitmaps, mapped,
+                   vmmLog, vcpuVars, op, ret, harvests, toggles, oldArray,
+                   oldBitmaps, histVars>>
 
 (* GET: copy_to_user of the cold bitmap after a switch, or of the active  *)
 (* one in the RFC's ppc/ia64 path.  A clean GET clears the user buffer    *)
@@ -437,10 +572,7 @@ CopyToUser ==
                    oldBitmaps, userLogging, owed, must, lastOp, sincePrev,
                    sinceCur>>
 
-Finish(o) ==
-    /\ op' = "none" /\ step' = 0
-    /\ lastOp' = o
-    /\ owed' = owed \ reported'
+Finish == op' = "none" /\ step' = 0
 
 (* The ioctl returns.  A SWITCH that returned 0 continues in user space  *)
 (* with ReadColdBitmap; everything else is over.                          *)
@@ -448,27 +580,27 @@ HarvestEnd ==
     /\ At("HarvestEnd")
     /\ logLock' = FALSE
     /\ IF op = "switch" /\ ret = "0"
-          THEN /\ Advance /\ UNCHANGED <<op, lastOp, owed, reported>>
-          ELSE /\ UNCHANGED reported /\ Finish(op)
-    /\ UNCHANGED <<published, arrays, bits, freedArrays, freedBitmaps, wp,
+          THEN /\ Advance /\ UNCHANGED <<op, histVars>>
+          ELSE /\ Finish /\ HistOpDone(op, reported)
+    /\ UNCHANGED <<published, arrays, bits, freedArrays, freedBitmaps, mapped,
                    vmmLog, vcpuVars, ret, harvests, toggles, oldArray,
-                   oldBitmaps, userLogging, must, sincePrev, sinceCur>>
+                   oldBitmaps>>
 
 (* User space reads the cold bitmap it remembers (the old active one). *)
 ReadColdBitmap ==
     /\ At("ReadColdBitmap")
-    /\ reported' = bits[Slot.cold]
-    /\ Finish(op)
+    /\ Finish
+    /\ HistOpDone(op, bits[Slot.cold])
     /\ UNCHANGED <<memVars, vcpuVars, ret, harvests, toggles, oldArray,
-                   oldBitmaps, userLogging, must, sincePrev, sinceCur>>
+                   oldBitmaps>>
 
 (* KVM_SET_USER_MEMORY_REGION returns *)
 RegionUpdateEnd ==
     /\ At("RegionUpdateEnd")
-    /\ userLogging' = Slot.logging
-    /\ op' = "none" /\ step' = 0 /\ lastOp' = op
+    /\ Finish
+    /\ HistRegionUpdated(op, Slot.logging)
     /\ UNCHANGED <<memVars, vcpuVars, ret, harvests, toggles, oldArray,
-                   oldBitmaps, owed, must, reported, sincePrev, sinceCur>>
+                   oldBitmaps>>
 
 ControlStep ==
     \/ WriteProtect \/ PublishMemslots \/ SwapBitmaps \/ GracePeriod
@@ -477,7 +609,8 @@ ControlStep ==
     \/ HarvestEnd \/ ReadColdBitmap \/ RegionUpdateEnd
 
 VcpuProgress(v) ==
-    VcpuLookupSlot(v) \/ VcpuWriteFault(v) \/ VcpuStore(v) \/ VcpuExitSrcu(v)
+    \/ VcpuLookupSlot(v) \/ VcpuWriteFault(v) \/ VcpuMapPage(v)
+    \/ VcpuStore(v) \/ VcpuExitSrcu(v)
 
 Next ==
     \/ \E v \in Vcpus : VcpuEnterSrcu(v) \/ VcpuProgress(v)
@@ -487,8 +620,9 @@ Next ==
 
 Spec == Init /\ [][Next]_vars
 
-(* Harvest steps and vCPUs inside SRCU are never starved; user space need *)
-(* not start new operations and vCPUs need not enter SRCU.                *)
+(* Steps of a started operation and vCPUs inside SRCU are never starved; *)
+(* user space need not start new operations and vCPUs need not enter     *)
+(* SRCU.                                                                  *)
 FairSpec ==
     /\ Spec
     /\ WF_vars(ControlStep)
@@ -503,11 +637,18 @@ HarvestDone == op = "none" /\ lastOp \in {"switch", "get"}
 (* is reported by it, or by an earlier harvest that returned after it.   *)
 NoLostWrite == HarvestDone => must \subseteq reported
 
+(* A vCPU that mapped p before marking it (ia64 in the RFC) stores only  *)
+(* after the mark.                                                        *)
+MarkPending(v, p) == pc[v] = "mark" /\ page[v] = p /\ vbm[v] # None
+
+(* The next write to p by any vCPU faults, or marks p before it stores. *)
+WriteFaults(p) == \A v \in Vcpus : p \in mapped[v] => MarkPending(v, p)
+
 (* Between operations, each page of a logged slot is dirty in the active *)
 (* bitmap (or the ia64 VMM log) or its next write faults.                *)
 DirtyOrWriteProtected ==
     (op = "none" /\ Slot.logging) =>
-        \A p \in Pages : p \in bits[Slot.active] \cup vmmLog \/ p \in wp
+        \A p \in Pages : p \in bits[Slot.active] \cup vmmLog \/ WriteFaults(p)
 
 (* A SWITCH returns 1 only when the slot was clean (no completed write   *)
 (* was waiting to be reported when it was invoked), and a 0 return hands *)
@@ -520,7 +661,7 @@ SwitchReturnsOneIffClean ==
 (* No vCPU that may still dereference its memslots array or bitmap       *)
 (* pointer holds one that was freed.                                     *)
 NoUseAfterFree ==
-    \A v \in Vcpus : pc[v] = "access" =>
+    \A v \in Vcpus : pc[v] \in {"access", "map", "mark"} =>
         /\ vslots[v] \notin freedArrays
         /\ vbm[v] \notin freedBitmaps
 
@@ -531,4 +672,7 @@ Precision == HarvestDone => reported \subseteq sincePrev
 
 (* Liveness: a started harvest returns. *)
 HarvestCompletes == (op \in {"switch", "get"}) ~> (op = "none")
+
+(* Liveness: a started KVM_SET_USER_MEMORY_REGION returns. *)
+RegionUpdateCompletes == (op \in {"logon", "logoff"}) ~> (op = "none")
 ==============================================================================

@@ -4,4 +4,9 @@
 EXTENDS DirtyLog, TLC
 
 Symmetry == Permutations(Vcpus) \cup Permutations(Pages)
+
+(* State constraint: explore only behaviours in which every bitmap        *)
+(* pointer a vCPU holds is the active one, so a loss found under it needs *)
+(* no vCPU holding a stale pointer.                                       *)
+PointersCurrent == \A v \in Vcpus : vbm[v] \in {None, Slot.active}
 ==============================================================================

@@ -1,13 +1,16 @@
 ---------------------------- MODULE SrcuCounters ----------------------------
 (***************************************************************************)
-(* The classic Linux 3.x two-index SRCU algorithm, exactly as the Java    *)
-(* org.dirtylog.kvm Srcu implements it: a counter `completed` whose low   *)
-(* bit is the active index, and per stripe and index a monotonic lock and *)
-(* unlock count.  synchronize() waits for the inactive index to drain,    *)
-(* flips, then waits for the previously active index to drain.            *)
+(* The two-index SRCU algorithm with monotonic lock and unlock counts of  *)
+(* Linux 4.11 (kernel/rcu/srcu.c, kept by Tree SRCU as srcu_lock_count /  *)
+(* srcu_unlock_count), exactly as the Java org.dirtylog.kvm Srcu          *)
+(* implements it: a counter `completed` whose low bit is the active       *)
+(* index, and per stripe and index a lock and an unlock count that only   *)
+(* grow.  synchronize() waits for the inactive index to drain, flips,     *)
+(* then waits for the previously active index to drain.                   *)
 (*                                                                         *)
-(* Each step below is one atomic step of the implementation; full fences  *)
-(* are implicit because TLC explores a sequentially consistent memory.    *)
+(* Each step below is one atomic step of the implementation.  Memory is   *)
+(* sequentially consistent here; the Java gets the orders this needs from *)
+(* volatile counter accesses and the updater's fences (see Srcu).         *)
 (* OneFlip = TRUE selects the known-wrong variant that skips the first    *)
 (* wait: a reader that loaded the index before the flip and increments    *)
 (* after it escapes the next grace period.                                *)
@@ -91,14 +94,14 @@ ReadLockLoadIndex(r) ==
     /\ reads' = [reads EXCEPT ![r] = @ + 1]
     /\ UNCHANGED <<lockCount, unlockCount, waitFor>> /\ UNCHANGED SyncVars
 
-(* lockCount[stripe][idx]++ then a full fence; the section begins here *)
+(* lockCount[stripe][idx]++; the section begins here *)
 ReadLockIncrement(r) ==
     /\ rpc[r] = "loaded"
     /\ lockCount' = [lockCount EXCEPT ![StripeOf(r)][ridx[r]] = @ + 1]
     /\ rpc' = [rpc EXCEPT ![r] = "inside"]
     /\ UNCHANGED <<unlockCount, ridx, reads, waitFor>> /\ UNCHANGED SyncVars
 
-(* full fence, then unlockCount[stripe][idx]++ *)
+(* unlockCount[stripe][idx]++; the section ends here *)
 ReadUnlock(r) ==
     /\ rpc[r] = "inside"
     /\ unlockCount' = [unlockCount EXCEPT ![StripeOf(r)][ridx[r]] = @ + 1]

@@ -7,10 +7,10 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * Sleepable RCU as in Linux 3.x ({@code kernel/srcu.c}): two indices, monotonic per-stripe lock
- * and unlock counters, flip and wait twice. Readers never block and never write a shared line
- * (each thread hashes to its own padded stripe); a grace period waits for every reader that
- * entered before it and for no reader that entered after.
+ * Sleepable RCU with the lock and unlock counts of Linux 4.11 ({@code kernel/rcu/srcu.c}): two
+ * indices, monotonic per-stripe lock and unlock counters, flip and wait twice. Readers never
+ * block and never write a shared line (each thread hashes to its own padded stripe); a grace
+ * period waits for every reader that entered before it and for no reader that entered after.
  *
  * <p>The steps are those of the TLA+ model {@code spec/models/srcu/SrcuCounters.tla}; each
  * method names its action. Not a read-write lock: a reader that enters during a grace period

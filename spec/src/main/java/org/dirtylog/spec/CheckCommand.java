@@ -154,7 +154,11 @@ public final class CheckCommand {
                 ModelReport report = report(model, result, workers, reportDir);
                 reports.add(report);
                 out.printf(Locale.ROOT, "%s: %s, %s distinct states, %.1f s%s%n", prefix, result.verdict(),
-                        count(result.distinctStates()), result.seconds(), report.ok() ? "" : "  <-- expected " + model.expected());
+                        count(result.distinctStates()), result.seconds(), report.ok() ? ""
+                                : !report.unexplainedNeverTaken().isEmpty() ? "  <-- never taken: "
+                                        + String.join(", ", report.unexplainedNeverTaken())
+                                        + " (not explained by the manifest's never_taken)"
+                                : "  <-- expected " + model.expected());
                 result.error().ifPresent(e -> {
                     errors.add(e.describe());
                     err.println("dirtylog check: " + model.name() + ": " + e.describe());
@@ -194,10 +198,13 @@ public final class CheckCommand {
                     model.config(), result.verdict(), model.expected());
             Files.writeString(reportDir.resolve(traceFile), TraceFormatter.format(title, result.trace()));
         }
+        // A search that stopped at a violation with several workers stops at no fixed state.
+        List<String> untaken = result.verdict().equals(TlcResult.HOLDS) || workers == 1
+                ? model.unexplainedUntakenActions(result) : List.of();
         return new ModelReport(model.name(), model.expected(), result.verdict(),
-                result.verdict().equals(model.expected()), result.distinctStates(), model.distinctStates(),
-                Math.round(result.seconds() * 10) / 10.0, workers, traceFile,
-                result.error().map(SpecError::describe).orElse(null));
+                result.verdict().equals(model.expected()) && untaken.isEmpty(), result.distinctStates(),
+                model.distinctStates(), Math.round(result.seconds() * 10) / 10.0, workers, traceFile,
+                result.error().map(SpecError::describe).orElse(null), untaken);
     }
 
     private static void writeJson(Path file, List<ModelReport> reports) throws IOException {
@@ -210,7 +217,8 @@ public final class CheckCommand {
         List<String[]> rows = new ArrayList<>();
         rows.add(header);
         for (ModelReport r : reports) {
-            rows.add(new String[] {r.model(), r.expected(), r.actual() + (r.ok() ? "" : " (MISMATCH)"),
+            String flag = r.ok() ? "" : r.actual().equals(r.expected()) ? " (ACTIONS NEVER TAKEN)" : " (MISMATCH)";
+            rows.add(new String[] {r.model(), r.expected(), r.actual() + flag,
                     count(r.distinctStates()), String.format(Locale.ROOT, "%.1f", r.seconds())});
         }
         int[] width = new int[header.length];

@@ -1,5 +1,7 @@
 package org.dirtylog.spec;
 
+import java.util.List;
+
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 
@@ -10,13 +12,16 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  * @param expected                the manifest's expectation
  * @param actual                  what TLC found ({@code holds}, {@code violates:P},
  *                                {@code deadlock}, {@code error})
- * @param ok                      whether {@code actual} equals {@code expected}
+ * @param ok                      whether {@code actual} equals {@code expected} and every action
+ *                                was taken or its absence explained
  * @param distinctStates          distinct states TLC reported (-1: none)
  * @param expectedDistinctStates  the manifest's count (with one worker)
  * @param seconds                 wall-clock seconds
  * @param workers                 TLC worker threads used
  * @param trace                   file name of the counterexample, when there is one
  * @param error                   {@code file:line: message} of a spec or config error
+ * @param unexplainedNeverTaken   actions TLC never took that the manifest's {@code never_taken}
+ *                                does not explain (each makes the model fail); omitted when none
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record ModelReport(
@@ -29,5 +34,7 @@ public record ModelReport(
         double seconds,
         int workers,
         String trace,
-        String error) {
+        String error,
+        @JsonProperty("unexplained_never_taken") @JsonInclude(JsonInclude.Include.NON_EMPTY)
+        List<String> unexplainedNeverTaken) {
 }

@@ -22,8 +22,16 @@ public record TlcMessage(int code, int severity, String text) {
     public static final int TEMPORAL_PROPERTY_VIOLATED = 2116;
     /** One state of a counterexample. */
     public static final int TRACE_STATE = 2217;
-    /** Stuttering or back-to-state step closing a liveness counterexample. */
+    /** Stuttering step ending a liveness counterexample ({@code N: Stuttering}). */
     public static final int TRACE_LOOP = 2218;
+    /** Step closing the loop of a liveness counterexample ({@code N: Back to state: <Action ...>}). */
+    public static final int BACK_TO_STATE = 2122;
+    /** Start of a coverage report ({@code -coverage}); the action lines of one report follow. */
+    public static final int COVERAGE_START = 2201;
+    /** Coverage of one action of the next-state relation: {@code <Action ...>: distinct:generated}. */
+    public static final int COVERAGE_NEXT = 2772;
+    /** Coverage of the initial predicate. */
+    public static final int COVERAGE_INIT = 2773;
     /** Initial states computed (carries their count). */
     public static final int INIT_STATES = 2190;
     /** Final statistics: states generated, distinct states found. */

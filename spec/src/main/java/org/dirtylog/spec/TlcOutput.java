@@ -12,7 +12,8 @@ import java.util.regex.Pattern;
 /**
  * Reads TLC's {@code -tool} output line by line and turns it into a {@link TlcResult}: the
  * verdict (from the exit status and the violation message), the distinct-state count, the
- * counterexample and, for a broken spec or configuration, the file and line at fault.
+ * counterexample (with the loop of a liveness counterexample), the coverage of each action and,
+ * for a broken spec or configuration, the file and line at fault.
  */
 public final class TlcOutput {
 
@@ -26,12 +27,16 @@ public final class TlcOutput {
     private static final Pattern PARSE_LOCATION = Pattern.compile("at line (\\d+), column \\d+");
     private static final Pattern PARSE_MODULE = Pattern.compile("Could not parse module (\\w+) from file (\\S+)");
     private static final Pattern STATE_HEADER = Pattern.compile("^(\\d+): (.*)$", Pattern.DOTALL);
+    private static final Pattern BACK_TO_STATE = Pattern.compile("^(\\d+): Back to state:?\\s*(.*)$", Pattern.DOTALL);
+    private static final Pattern COVERAGE_ACTION = Pattern.compile(
+            "^<([A-Za-z_][A-Za-z0-9_!]*)(?: [^>]*)?>: (\\d+):(\\d+)\\s*$");
     private static final Pattern NAMED_IN_CONFIG = Pattern.compile(
             "^The (?:invariant|property|constant parameter|specification|initial predicate|next-state relation)"
                     + " (\\S+)");
 
     private final List<TlcMessage> messages = new ArrayList<>();
     private final List<String> plainLines = new ArrayList<>();
+    private final Map<String, ActionCoverage> coverage = new LinkedHashMap<>();
     private final LongConsumer distinctStatesListener;
     private StringBuilder body;
     private int code;
@@ -56,6 +61,10 @@ public final class TlcOutput {
             if (message.code() == TlcMessage.PROGRESS || message.code() == TlcMessage.STATS
                     || message.code() == TlcMessage.INIT_STATES) {
                 distinct(message.text()).ifPresent(distinctStatesListener::accept);
+            } else if (message.code() == TlcMessage.COVERAGE_START) {
+                coverage.clear();
+            } else if (message.code() == TlcMessage.COVERAGE_NEXT) {
+                addCoverage(message.text());
             }
         } else if (body != null) {
             if (!body.isEmpty()) {
@@ -65,6 +74,25 @@ public final class TlcOutput {
         } else {
             plainLines.add(line);
         }
+    }
+
+    /**
+     * Adds one action's coverage; an action that occurs more than once in the next-state
+     * relation is reported once per occurrence, and its counts are summed.
+     */
+    private void addCoverage(String text) {
+        Matcher m = COVERAGE_ACTION.matcher(text.trim());
+        if (!m.matches()) {
+            return;
+        }
+        ActionCoverage line = new ActionCoverage(m.group(1), Long.parseLong(m.group(2)), Long.parseLong(m.group(3)));
+        coverage.merge(line.action(), line, (a, b) -> new ActionCoverage(a.action(),
+                a.distinctStates() + b.distinctStates(), a.generatedStates() + b.generatedStates()));
+    }
+
+    /** Returns the action coverage of TLC's last coverage report, in TLC's order; empty before one. */
+    public List<ActionCoverage> coverage() {
+        return List.copyOf(coverage.values());
     }
 
     /** Returns the messages read so far. */
@@ -104,7 +132,7 @@ public final class TlcOutput {
         Optional<SpecError> error = verdict.equals(TlcResult.ERROR)
                 ? Optional.of(specError(exitCode, config, fileOf))
                 : Optional.empty();
-        return new TlcResult(exitCode, verdict, states, trace, error, seconds);
+        return new TlcResult(exitCode, verdict, states, trace, error, seconds, coverage());
     }
 
     private Optional<String> violatedInvariant() {
@@ -211,10 +239,19 @@ public final class TlcOutput {
         return Optional.ofNullable(last);
     }
 
-    /** Returns the counterexample in the messages: the last run of trace states. */
+    /**
+     * Returns the counterexample in the messages: the last run of trace states, ending, for a
+     * liveness counterexample, with the stuttering step or the step that returns to an earlier
+     * state (the step then carries that state's number in {@link TraceStep#backTo()} and its
+     * variables).
+     */
     static List<TraceStep> trace(List<TlcMessage> messages) {
         List<TraceStep> steps = new ArrayList<>();
         for (TlcMessage m : messages) {
+            if (m.code() == TlcMessage.BACK_TO_STATE) {
+                backToState(m.text(), steps).ifPresent(steps::add);
+                continue;
+            }
             if (m.code() != TlcMessage.TRACE_STATE && m.code() != TlcMessage.TRACE_LOOP) {
                 continue;
             }
@@ -235,6 +272,25 @@ public final class TlcOutput {
         return List.copyOf(steps);
     }
 
+    /**
+     * Returns the step that {@code N: Back to state: <Action ...>} describes: taking Action in the
+     * last state leads back to state N.  Empty when the text is not of that form or names a state
+     * the trace does not have.
+     */
+    private static Optional<TraceStep> backToState(String text, List<TraceStep> steps) {
+        Matcher back = BACK_TO_STATE.matcher(text.trim());
+        if (!back.matches() || steps.isEmpty()) {
+            return Optional.empty();
+        }
+        int target = Integer.parseInt(back.group(1));
+        String title = back.group(2).trim();
+        int newline = title.indexOf('\n');
+        String action = actionName(newline < 0 ? title : title.substring(0, newline));
+        return steps.stream().filter(s -> s.number() == target).findFirst()
+                .map(s -> new TraceStep(steps.get(steps.size() - 1).number() + 1,
+                        action.isEmpty() ? "Back to state" : action, s.variables(), target));
+    }
+
     /** Returns {@code Next} for {@code <Next line 6, col 9 to ... of module M>}. */
     static String actionName(String title) {
         String t = title.trim();
@@ -242,10 +298,6 @@ public final class TlcOutput {
             t = t.substring(1, t.length() - 1);
             int at = t.indexOf(" line ");
             return at < 0 ? t : t.substring(0, at);
-        }
-        if (t.startsWith("Back to state")) {
-            Matcher back = Pattern.compile("Back to state:? ?(\\d+)?:? ?<?(\\w+)?").matcher(t);
-            return back.find() && back.group(1) != null ? "Back to state " + back.group(1) : "Back to state";
         }
         return t;
     }

@@ -13,6 +13,8 @@ import java.util.Optional;
  * @param trace          the counterexample, empty when there is none
  * @param error          the located spec/config error when {@code verdict} is {@code error}
  * @param seconds        wall-clock seconds of the run
+ * @param coverage       TLC's coverage of each action of the next-state relation, in TLC's
+ *                       order; empty when TLC printed none
  */
 public record TlcResult(
         int exitCode,
@@ -20,7 +22,14 @@ public record TlcResult(
         long distinctStates,
         List<TraceStep> trace,
         Optional<SpecError> error,
-        double seconds) {
+        double seconds,
+        List<ActionCoverage> coverage) {
+
+    /** Creates a result without coverage. */
+    public TlcResult(int exitCode, String verdict, long distinctStates, List<TraceStep> trace,
+                     Optional<SpecError> error, double seconds) {
+        this(exitCode, verdict, distinctStates, trace, error, seconds, List.of());
+    }
 
     /** Verdict of a model in which every checked property held. */
     public static final String HOLDS = "holds";
@@ -33,6 +42,11 @@ public record TlcResult(
 
     /** Returns this result with {@code seconds} replaced. */
     public TlcResult withSeconds(double newSeconds) {
-        return new TlcResult(exitCode, verdict, distinctStates, trace, error, newSeconds);
+        return new TlcResult(exitCode, verdict, distinctStates, trace, error, newSeconds, coverage);
+    }
+
+    /** Returns the actions TLC reported but never took, in TLC's order. */
+    public List<String> untakenActions() {
+        return coverage.stream().filter(c -> !c.taken()).map(ActionCoverage::action).toList();
     }
 }

@@ -60,6 +60,8 @@ public final class TlcRunner {
                     javaBinary(), "-XX:+UseParallelGC", "-Xmx1g", "-Xss4m",
                     "-Dfile.encoding=UTF-8", "-Djava.io.tmpdir=" + tmp,
                     "-cp", tlcClassPath(), "tlc2.TLC", "-tool", "-cleanup",
+                    // action coverage, printed at the end of the run (and hourly)
+                    "-coverage", "60",
                     "-workers", Integer.toString(workers),
                     "-metadir", work.resolve("meta").toString(),
                     "-config", configFile, module + ".tla"));

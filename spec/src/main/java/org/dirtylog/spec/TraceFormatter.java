@@ -11,6 +11,7 @@ import java.util.StringJoiner;
 /**
  * Formats a TLC counterexample for people: one step per row with the step number, the action
  * taken and only the variables that action changed (the initial state lists every variable).
+ * A liveness counterexample ends with a line saying which steps repeat forever.
  */
 public final class TraceFormatter {
 
@@ -27,13 +28,36 @@ public final class TraceFormatter {
         out.append(String.format("%4s  %-" + width + "s  %s%n", "step", "action", "changed variables"));
         Map<String, String> previous = Map.of();
         for (TraceStep step : trace) {
-            out.append(String.format("%4d  %-" + width + "s  %s%n",
-                    step.number(), step.action(), changes(previous, step.variables())));
+            String changes = changes(previous, step.variables());
+            if (step.closesLoop()) {
+                changes += "  <- back to the state of step " + step.backTo();
+            }
+            out.append(String.format("%4d  %-" + width + "s  %s%n", step.number(), step.action(), changes));
             if (!step.variables().isEmpty()) {
                 previous = step.variables();
             }
         }
+        loop(trace).ifPresent(line -> out.append('\n').append(line).append('\n'));
         return out.toString();
+    }
+
+    /** Returns the sentence that says how a liveness counterexample goes on forever, if it is one. */
+    static Optional<String> loop(List<TraceStep> trace) {
+        if (trace.size() < 2) {
+            return Optional.empty();
+        }
+        TraceStep last = trace.get(trace.size() - 1);
+        if (last.closesLoop()) {
+            int first = last.backTo() + 1;
+            String steps = first == last.number() ? "step " + first + " repeats"
+                    : "steps " + first + "-" + last.number() + " repeat";
+            return Optional.of("Loop: step " + last.number() + " returns to the state of step " + last.backTo()
+                    + ", so " + steps + " forever.");
+        }
+        if (last.action().equals("Stuttering")) {
+            return Optional.of("Loop: from step " + (last.number() - 1) + " on nothing changes, forever.");
+        }
+        return Optional.empty();
     }
 
     /**

@@ -94,6 +94,24 @@ class BadSpecTests {
     }
 
     @Test
+    void checkFailsAModelThatNeverTakesAnActionUnlessTheManifestSaysWhy(@TempDir Path report) throws IOException {
+        Run run = check(ROOT, "--model", "lopsided", "--report", report.resolve("a").toString());
+        assertEquals(1, run.status(), run.out() + run.err());
+        assertTrue(run.out().contains("lopsided: holds, 4 distinct states"), run.out());
+        assertTrue(run.out().contains("never taken: Down"), run.out());
+        assertTrue(run.out().contains("holds (ACTIONS NEVER TAKEN)"), run.out());
+        JsonNode models = new ObjectMapper().readTree(report.resolve("a/models.json").toFile());
+        assertFalse(models.get(0).get("ok").asBoolean());
+        assertEquals("Down", models.get(0).get("unexplained_never_taken").get(0).asText());
+
+        Run explained = check(ROOT, "--model", "lopsided-explained", "--report", report.resolve("b").toString());
+        assertEquals(0, explained.status(), explained.out() + explained.err());
+        JsonNode ok = new ObjectMapper().readTree(report.resolve("b/models.json").toFile());
+        assertTrue(ok.get(0).get("ok").asBoolean());
+        assertFalse(ok.get(0).has("unexplained_never_taken"), ok.toString());
+    }
+
+    @Test
     void anUnknownModelExitsTwoListingTheKnownOnes() {
         Run run = check(ROOT, "--model", "nope");
         assertEquals(2, run.status());

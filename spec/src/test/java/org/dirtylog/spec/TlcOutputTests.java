@@ -1,6 +1,7 @@
 package org.dirtylog.spec;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -146,5 +147,109 @@ class TlcOutputTests {
         assertEquals("{}", vars.get("g"));
         assertEquals("Stuttering", TlcOutput.actionName("Stuttering"));
         assertEquals("VcpuStore", TlcOutput.actionName("<VcpuStore line 225, col 5 to line 232, col 27 of module DirtyLog>"));
+    }
+
+    /** The end of the x86-grace-period-starves counterexample as TLC 2.18 prints it (variables cut). */
+    private static final String LASSO_RUN = """
+            @!@!@STARTMSG 2116:1 @!@!@
+            Temporal properties were violated.
+
+            @!@!@ENDMSG 2116 @!@!@
+            @!@!@STARTMSG 2264:1 @!@!@
+            The following behavior constitutes a counter-example:
+
+            @!@!@ENDMSG 2264 @!@!@
+            @!@!@STARTMSG 2217:4 @!@!@
+            1: <Initial predicate>
+            /\\ op = "none"
+            /\\ pc = (v1 :> "idle" @@ v2 :> "idle")
+
+            @!@!@ENDMSG 2217 @!@!@
+            @!@!@STARTMSG 2217:4 @!@!@
+            2: <LogOff line 418, col 5 to line 421, col 75 of module DirtyLog>
+            /\\ op = "logoff"
+            /\\ pc = (v1 :> "idle" @@ v2 :> "idle")
+
+            @!@!@ENDMSG 2217 @!@!@
+            @!@!@STARTMSG 2217:4 @!@!@
+            3: <VcpuEnterSrcu line 310, col 5 to line 313, col 67 of module DirtyLog>
+            /\\ op = "logoff"
+            /\\ pc = (v1 :> "idle" @@ v2 :> "lookup")
+
+            @!@!@ENDMSG 2217 @!@!@
+            @!@!@STARTMSG 2217:4 @!@!@
+            4: <VcpuExitSrcu line 381, col 5 to line 386, col 53 of module DirtyLog>
+            /\\ op = "logoff"
+            /\\ pc = (v1 :> "idle" @@ v2 :> "idle")
+
+            @!@!@ENDMSG 2217 @!@!@
+            @!@!@STARTMSG 2122:4 @!@!@
+            3: Back to state: <VcpuEnterSrcu line 310, col 5 to line 313, col 67 of module DirtyLog>
+
+            @!@!@ENDMSG 2122 @!@!@
+            @!@!@STARTMSG 2267:0 @!@!@
+            Finished checking temporal properties in 00s at 2026-12-01 07:51:05
+            @!@!@ENDMSG 2267 @!@!@
+            """;
+
+    @Test
+    void aLivenessCounterexampleEndsWithTheStepThatReturnsToAnEarlierState(@TempDir Path dir) throws IOException {
+        TlcResult result = feed(LASSO_RUN, new ArrayList<>())
+                .result(13, config(dir, "PROPERTY RegionUpdateCompletes\n"), m -> m, 0);
+        assertEquals("violates:RegionUpdateCompletes", result.verdict());
+        assertEquals(5, result.trace().size());
+        TraceStep last = result.trace().get(4);
+        assertEquals(5, last.number());
+        assertEquals("VcpuEnterSrcu", last.action());
+        assertEquals(3, last.backTo());
+        assertTrue(last.closesLoop());
+        assertEquals(result.trace().get(2).variables(), last.variables(), "the loop closes in state 3's values");
+        assertFalse(result.trace().get(3).closesLoop());
+    }
+
+    @Test
+    void aBackToStateNamingNoStateOfTheTraceIsIgnored() {
+        List<TlcMessage> messages = List.of(
+                new TlcMessage(TlcMessage.TRACE_STATE, 4, "1: <Initial predicate>\n/\\ x = 0"),
+                new TlcMessage(TlcMessage.BACK_TO_STATE, 4, "7: Back to state: <Next line 1, col 1 of module M>"));
+        assertEquals(1, TlcOutput.trace(messages).size());
+    }
+
+    @Test
+    void theCoverageOfTheLastReportNamesEachActionOnceWithItsCountsSummed() {
+        String run = """
+                @!@!@STARTMSG 2201:0 @!@!@
+                The coverage statistics at 2026-12-01 07:43:13
+                @!@!@ENDMSG 2201 @!@!@
+                @!@!@STARTMSG 2772:0 @!@!@
+                <LogOn line 298, col 1 to line 298, col 5 of module DirtyLog>: 0:0
+                @!@!@ENDMSG 2772 @!@!@
+                @!@!@STARTMSG 2201:0 @!@!@
+                The coverage statistics at 2026-12-01 07:44:13
+                @!@!@ENDMSG 2201 @!@!@
+                @!@!@STARTMSG 2773:0 @!@!@
+                <Init line 174, col 1 to line 174, col 4 of module DirtyLog>: 2:2
+                @!@!@ENDMSG 2773 @!@!@
+                @!@!@STARTMSG 2772:0 @!@!@
+                <VcpuWriteFault line 216, col 1 to line 216, col 17 of module DirtyLog (218 5 232 68)>: 635:3434
+                @!@!@ENDMSG 2772 @!@!@
+                @!@!@STARTMSG 2221:0 @!@!@
+                  line 199, col 8 to line 199, col 21 of module DirtyLog: 43744
+                @!@!@ENDMSG 2221 @!@!@
+                @!@!@STARTMSG 2772:0 @!@!@
+                <LogOn line 298, col 1 to line 298, col 5 of module DirtyLog>: 0:0
+                @!@!@ENDMSG 2772 @!@!@
+                @!@!@STARTMSG 2772:0 @!@!@
+                <VcpuWriteFault line 216, col 1 to line 216, col 17 of module DirtyLog (218 5 232 68)>: 5:6
+                @!@!@ENDMSG 2772 @!@!@
+                @!@!@STARTMSG 2202:0 @!@!@
+                End of statistics.
+                @!@!@ENDMSG 2202 @!@!@
+                """;
+        TlcOutput output = feed(run, new ArrayList<>());
+        assertEquals(List.of(new ActionCoverage("VcpuWriteFault", 640, 3440), new ActionCoverage("LogOn", 0, 0)),
+                output.coverage());
+        TlcResult result = output.result(0, null, m -> m, 0);
+        assertEquals(List.of("LogOn"), result.untakenActions());
     }
 }
