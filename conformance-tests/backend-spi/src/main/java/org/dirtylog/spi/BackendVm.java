@@ -104,7 +104,8 @@ public interface BackendVm extends AutoCloseable {
      * INITIALLY_SET affects only bitmaps allocated afterwards.
      * Errors (one check): {@code -EINVAL} when {@code flags != 0}, when {@code args0} has a bit
      * outside the reported mask, or when it has any bit but ENABLE without ENABLE (INITIALLY_SET
-     * alone); the mode is then unchanged. TLA+: SetManualProtect.
+     * alone); the mode is then unchanged. (The TLA+ model fixes the mode per configuration:
+     * {@code HarvestKinds = {"getclear"}}.)
      *
      * <p>Requires {@link Capability#MANUAL_DIRTY_LOG_PROTECT}. The default answers as a kernel
      * without the capability does, {@code -EINVAL}: {@code KVM_ENABLE_CAP} then reaches the
@@ -129,7 +130,8 @@ public interface BackendVm extends AutoCloseable {
      * passes the slot's end, or {@code num_pages} is not a multiple of 64 and the range ends
      * before the slot's end), {@code -EFAULT} (a byte of the user bitmap is not readable user
      * memory). A failed call changes nothing.
-     * TLA+: ClearBegin, ClearBit (the bit first), ReArmPage (then the protection), ClearEnd.
+     * TLA+: ClearBegin, ClearBits (the bits first), ReArmPage (then each page's protection),
+     * HarvestEnd.
      *
      * <p>Requires {@link Capability#MANUAL_DIRTY_LOG_PROTECT}. The default answers as a kernel
      * without the ioctl does, {@code -ENOTTY}: the request then falls through to

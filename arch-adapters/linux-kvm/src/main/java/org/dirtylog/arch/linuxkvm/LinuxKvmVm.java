@@ -274,7 +274,7 @@ final class LinuxKvmVm implements BackendVm {
     /**
      * {@code KVM_ENABLE_CAP(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2)} ({@code kvm_vm_ioctl_enable_cap_generic}):
      * the kernel's own answer. Errors: {@code -EINVAL} (flags, or a bit outside the mask
-     * {@link #checkExtension(long)} reports, or INITIALLY_SET without ENABLE). TLA+: SetManualProtect.
+     * {@link #checkExtension(long)} reports, or INITIALLY_SET without ENABLE).
      */
     @Override
     public IoctlResult<Integer> enableManualDirtyLogProtect(int flags, long args0) {
@@ -288,7 +288,8 @@ final class LinuxKvmVm implements BackendVm {
      * whose {@code ALIGN(num_pages, 64) / 8} bytes do not lie inside one mapping of this VM is
      * replaced by the {@code PROT_NONE} guard page: the kernel still checks everything else first,
      * then its {@code copy_from_user} fails with {@code -EFAULT} instead of reading JVM memory as
-     * a mask and clearing real dirty bits with it. TLA+: ClearBegin .. ClearEnd.
+     * a mask and clearing real dirty bits with it. TLA+: ClearBegin, ClearBits, ReArmPage,
+     * HarvestEnd.
      */
     @Override
     public IoctlResult<Integer> clearDirtyLog(ClearDirtyLog log) {

@@ -129,7 +129,7 @@ final class VmFd implements AutoCloseable {
      * {@code firstPage ..} and re-arms their tracking; returns 0. Errors in the kernel's check
      * order: {@code -EINVAL} (slot id), {@code -EINVAL} (first_page & 63), {@code -ENOENT},
      * {@code -EINVAL} (range), {@code -EFAULT} (copy_from_user of the user bitmap).
-     * TLA+: ClearBegin .. ClearBit, ReArmPage .. ClearEnd.
+     * TLA+: ClearBegin, ClearBits, ReArmPage, HarvestEnd.
      */
     IoctlResult<Integer> clearDirtyLog(int slot, int numPages, long firstPage, long dirtyBitmap) {
         MemorySegment args = spareClearArgs.getAndSet(null);
