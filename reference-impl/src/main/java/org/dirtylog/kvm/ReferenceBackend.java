@@ -53,10 +53,16 @@ public class ReferenceBackend implements DirtyLogBackend {
         return Availability.AVAILABLE;
     }
 
+    /**
+     * Returns what every architecture of the reference offers, listed one by one: a capability
+     * the SPI gains later (manual protect, the dirty ring) is declared only once the core
+     * implements it, so its rules are NOT_APPLICABLE until then instead of failing.
+     */
     @Override
     public final Capabilities capabilities() {
-        return new Capabilities(EnumSet.allOf(Capability.class), Vm.USER_DIRTY_LOG_GENERATION,
-                Vm.MAX_VCPUS, 0, Vm.GUEST_PHYS_LIMIT);
+        return new Capabilities(EnumSet.of(Capability.GET_DIRTY_LOG, Capability.USER_DIRTY_LOG, Capability.MEMSLOT_MOVE,
+                Capability.GUEST_WRITES, Capability.RANDOM_WRITES), Vm.USER_DIRTY_LOG_GENERATION, Vm.MAX_VCPUS, 0,
+                Vm.GUEST_PHYS_LIMIT);
     }
 
     @Override

@@ -160,6 +160,32 @@ class ModelManifestTests {
         assertEquals(TlcResult.HOLDS, ci("x86-reference-liveness").expected());
     }
 
+    /**
+     * Manual protect on x86: GET then CLEAR of what GET returned holds every property, also with
+     * INITIALLY_SET and with logging switched off and on; re-arming before clearing loses a write
+     * and leaves a page writable and clean; a user that clears a page it did not collect loses
+     * a write.
+     */
+    @Test
+    void theManualProtectModelsHoldInTheKernelsOrderAndFailForTheUnsafeOrderAndTheCarelessUser() {
+        for (String name : List.of("x86-manual", "x86-manual-initially-set")) {
+            ModelEntry model = ci(name);
+            assertEquals(TlcResult.HOLDS, model.expected(), name);
+            assertEquals("{\"getclear\"}", model.constants().get("HarvestKinds"), name);
+            assertTrue(Integer.parseInt(model.constants().get("MaxLogToggles")) >= 2, name + ": MaxLogToggles");
+            assertTrue(Integer.parseInt(model.constants().get("MaxHarvests")) >= 3, name + ": MaxHarvests");
+            for (String action : List.of("ClearBegin", "ClearBits", "ReArmPage", "CopyToUser", "LogOff", "LogOn")) {
+                assertFalse(model.neverTaken().containsKey(action), name + " must take " + action);
+            }
+        }
+        assertEquals("TRUE", ci("x86-manual-initially-set").constants().get("InitiallySet"));
+        assertEquals("{\"ClearReArmsFirst\"}", ci("x86-manual-rearm-first").constants().get("Defects"));
+        assertEquals("violates:NoLostWrite", ci("x86-manual-rearm-first").expected());
+        assertEquals("violates:DirtyOrWriteProtected", ci("x86-manual-rearm-first-protection").expected());
+        assertEquals("{\"ClearsUncollected\"}", ci("x86-manual-clears-uncollected").constants().get("Defects"));
+        assertEquals("violates:NoLostWrite", ci("x86-manual-clears-uncollected").expected());
+    }
+
     private static ModelEntry ci(String name) {
         ModelEntry model = manifest.byName(name).orElseThrow(() -> new AssertionError("no model " + name));
         assertTrue(model.isCi(), name + " must be checked in CI");

@@ -19,7 +19,8 @@ public interface BackendVm extends AutoCloseable {
 
     /**
      * {@code KVM_CHECK_EXTENSION}: returns the capability's value, 0 when it is absent.
-     * The kit asks {@link KvmApi#KVM_CAP_USER_DIRTY_LOG} and {@link KvmApi#KVM_CAP_NR_MEMSLOTS}.
+     * The kit asks {@link KvmApi#KVM_CAP_USER_DIRTY_LOG}, {@link KvmApi#KVM_CAP_NR_MEMSLOTS} and
+     * {@link KvmApi#KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2} (the mask of manual-protect flags).
      */
     IoctlResult<Integer> checkExtension(long capability);
 
@@ -64,6 +65,11 @@ public interface BackendVm extends AutoCloseable {
      * {@code -EFAULT} the pages dirty before the call may be lost to the caller (the kernel
      * clears them before the copy fails) or kept for the next call; every later write is
      * reported as usual (rule GET-06).
+     *
+     * <p>With manual protect on ({@link #enableManualDirtyLogProtect}) the call only copies: it
+     * neither clears the bitmap nor re-arms tracking, pages stay reported until
+     * {@link #clearDirtyLog} clears them, and an {@code -EFAULT} loses nothing
+     * ({@code kvm_get_dirty_log_protect} with {@code manual_dirty_log_protect} set).
      */
     IoctlResult<Integer> getDirtyLog(int slot, long dirtyBitmap);
 
@@ -87,6 +93,53 @@ public interface BackendVm extends AutoCloseable {
      * mixes the two harvest styles on one slot, and a caller should not either.
      */
     IoctlResult<Integer> switchDirtyLog(int slot);
+
+    /**
+     * {@code KVM_ENABLE_CAP(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2)} on the VM
+     * ({@code kvm_vm_ioctl_enable_cap_generic}): sets the VM's manual-protect mode to
+     * {@code args0} and returns 0. {@code args0} is 0 (manual protect off: GET clears, as before),
+     * {@link KvmApi#KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE}, or ENABLE together with other bits of
+     * the mask {@code KVM_CHECK_EXTENSION(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2)} reports
+     * ({@link KvmApi#KVM_DIRTY_LOG_INITIALLY_SET}); the mode may change at any time, and
+     * INITIALLY_SET affects only bitmaps allocated afterwards.
+     * Errors (one check): {@code -EINVAL} when {@code flags != 0}, when {@code args0} has a bit
+     * outside the reported mask, or when it has any bit but ENABLE without ENABLE (INITIALLY_SET
+     * alone); the mode is then unchanged. (The TLA+ model fixes the mode per configuration:
+     * {@code HarvestKinds = {"getclear"}}.)
+     *
+     * <p>Requires {@link Capability#MANUAL_DIRTY_LOG_PROTECT}. The default answers as a kernel
+     * without the capability does, {@code -EINVAL}: {@code KVM_ENABLE_CAP} then reaches the
+     * architecture's {@code kvm_vm_ioctl_enable_cap}, whose answer to a capability it does not
+     * know is {@code -EINVAL}.
+     */
+    default IoctlResult<Integer> enableManualDirtyLogProtect(int flags, long args0) {
+        return IoctlResult.err(Errno.EINVAL);
+    }
+
+    /**
+     * {@code KVM_CLEAR_DIRTY_LOG} ({@code kvm_clear_dirty_log_protect}): reads exactly
+     * {@link ClearDirtyLog#bitmapBytes()} bytes ({@code ALIGN(num_pages, 64) / 8}, none for
+     * {@code num_pages == 0}) of the user bitmap at {@code log.dirtyBitmap()}; for every set bit
+     * {@code i} whose page {@code first_page + i} is dirty in the slot's bitmap it clears that
+     * bit, then re-arms tracking of the page, all before returning, so the next write to the page
+     * is reported again. Bits for clean pages, or for pages past the slot's end (a final partial
+     * word), are ignored. Returns 0. Works whether manual protect is on or off.
+     * Errors in check order: {@code -EINVAL} (address space or slot id out of range),
+     * {@code -EINVAL} ({@code first_page} not a multiple of 64), {@code -ENOENT} (no such slot, or
+     * logging off), {@code -EINVAL} ({@link ClearDirtyLog#rangeInvalidFor(long)}: the range
+     * passes the slot's end, or {@code num_pages} is not a multiple of 64 and the range ends
+     * before the slot's end), {@code -EFAULT} (a byte of the user bitmap is not readable user
+     * memory). A failed call changes nothing.
+     * TLA+: ClearBegin, ClearBits (the bits first), ReArmPage (then each page's protection),
+     * HarvestEnd.
+     *
+     * <p>Requires {@link Capability#MANUAL_DIRTY_LOG_PROTECT}. The default answers as a kernel
+     * without the ioctl does, {@code -ENOTTY}: the request then falls through to
+     * {@code kvm_arch_vm_ioctl}, whose answer to a request it does not know is {@code -ENOTTY}.
+     */
+    default IoctlResult<Integer> clearDirtyLog(ClearDirtyLog log) {
+        return IoctlResult.err(Errno.ENOTTY);
+    }
 
     /** {@code KVM_CREATE_VCPU}: creates vCPU {@code id}. Errors: {@code -EINVAL}, {@code -EEXIST}. */
     IoctlResult<BackendVcpu> createVcpu(int id);

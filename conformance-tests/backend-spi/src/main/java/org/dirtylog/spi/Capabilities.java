@@ -29,6 +29,9 @@ public record Capabilities(Set<Capability> features, int userDirtyLogGeneration,
             throw new IllegalArgumentException(
                     "USER_DIRTY_LOG must be listed exactly when the generation is >= 1");
         }
+        if (features.contains(Capability.DIRTY_LOG_INITIALLY_SET) && !features.contains(Capability.MANUAL_DIRTY_LOG_PROTECT)) {
+            throw new IllegalArgumentException("DIRTY_LOG_INITIALLY_SET needs MANUAL_DIRTY_LOG_PROTECT");
+        }
         if (maxVcpus < 1) {
             throw new IllegalArgumentException("maxVcpus must be >= 1: " + maxVcpus);
         }

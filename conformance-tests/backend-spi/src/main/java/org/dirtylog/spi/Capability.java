@@ -15,7 +15,21 @@ public enum Capability {
     /** vCPUs that run a batch of guest writes synchronously. */
     GUEST_WRITES,
     /** vCPUs that write iteration numbers into random pages until stopped (the selftest guest). */
-    RANDOM_WRITES;
+    RANDOM_WRITES,
+    /**
+     * Manual protect (api.rst 4.117 {@code KVM_CLEAR_DIRTY_LOG}, 7.18
+     * {@code KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2}): {@link BackendVm#enableManualDirtyLogProtect} turns
+     * it on and off, {@link BackendVm#clearDirtyLog} clears and re-arms what the caller names, and
+     * {@code KVM_CHECK_EXTENSION(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2)} reports a mask with
+     * {@link KvmApi#KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE}.
+     */
+    MANUAL_DIRTY_LOG_PROTECT,
+    /**
+     * {@link KvmApi#KVM_DIRTY_LOG_INITIALLY_SET} (api.rst 7.18): with manual protect on, every newly
+     * allocated dirty bitmap starts with all its pages set. Needs {@link #MANUAL_DIRTY_LOG_PROTECT};
+     * the reported mask has this bit too.
+     */
+    DIRTY_LOG_INITIALLY_SET;
 
     /** Returns the name used in reports, e.g. {@code user-dirty-log}. */
     public String label() {

@@ -21,8 +21,16 @@ public final class KvmApi {
     public static final int KVM_CAP_NR_MEMSLOTS = 10;
     /** {@code KVM_CAP_USER_DIRTY_LOG} of the RFC: generation (>= 1) of the two RFC ioctls. */
     public static final int KVM_CAP_USER_DIRTY_LOG = 55;
-    /** {@code KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2}: not used by the kit, reported by real kernels. */
+    /**
+     * {@code KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2}: {@code KVM_CHECK_EXTENSION} returns the mask of
+     * manual-protect flags the VM accepts (0 without manual protect); {@code KVM_ENABLE_CAP} with
+     * a subset of them in {@code args[0]} sets the mode.
+     */
     public static final int KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 = 168;
+    /** {@code KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE}: GET stops clearing; KVM_CLEAR_DIRTY_LOG clears. */
+    public static final long KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE = 1;
+    /** {@code KVM_DIRTY_LOG_INITIALLY_SET}: new bitmaps start all set; only together with ENABLE. */
+    public static final long KVM_DIRTY_LOG_INITIALLY_SET = 1 << 1;
 
     /** Memslot ids: bits 16-31 of a slot id are the address-space id. */
     public static final int ADDRESS_SPACE_SHIFT = 16;

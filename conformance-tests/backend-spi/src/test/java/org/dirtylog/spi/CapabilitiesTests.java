@@ -1,5 +1,6 @@
 package org.dirtylog.spi;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -18,6 +19,17 @@ class CapabilitiesTests {
         Capabilities rfc = new Capabilities(Set.of(Capability.USER_DIRTY_LOG), 1, 1, 0, 4096);
         assertTrue(rfc.has(Capability.USER_DIRTY_LOG));
         assertFalse(rfc.has(Capability.GET_DIRTY_LOG));
+    }
+
+    @Test
+    void initially_set_is_declared_only_with_manual_protect() {
+        assertThrows(IllegalArgumentException.class,
+                () -> new Capabilities(Set.of(Capability.DIRTY_LOG_INITIALLY_SET), 0, 1, 0, 4096));
+        Capabilities both = new Capabilities(
+                Set.of(Capability.MANUAL_DIRTY_LOG_PROTECT, Capability.DIRTY_LOG_INITIALLY_SET), 0, 1, 0, 4096);
+        assertTrue(both.has(Capability.DIRTY_LOG_INITIALLY_SET));
+        assertEquals("manual-dirty-log-protect", Capability.MANUAL_DIRTY_LOG_PROTECT.label());
+        assertEquals("dirty-log-initially-set", Capability.DIRTY_LOG_INITIALLY_SET.label());
     }
 
     @Test

@@ -1,5 +1,6 @@
 package org.dirtylog.conformance;
 
+import org.dirtylog.spi.ClearDirtyLog;
 import org.dirtylog.spi.IoctlResult;
 import org.dirtylog.spi.KvmApi;
 import org.dirtylog.spi.MemoryRegion;
@@ -38,6 +39,20 @@ public final class CallText {
                 + ", size=" + (region.memorySize() % KvmApi.PAGE_SIZE == 0
                         ? region.npages() + " pages" : region.memorySize() + " bytes")
                 + ", uaddr=" + memory + ")";
+    }
+
+    /** Returns {@code KVM_ENABLE_CAP(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, ...)} as the kernel's names would show it. */
+    public static String enableManualDirtyLogProtect(int flags, long args0) {
+        String mode = args0 == 0 ? "0" : args0 == KvmApi.KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE ? "MANUAL_PROTECT_ENABLE"
+                : args0 == (KvmApi.KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | KvmApi.KVM_DIRTY_LOG_INITIALLY_SET)
+                        ? "MANUAL_PROTECT_ENABLE|INITIALLY_SET" : hex(args0);
+        return "KVM_ENABLE_CAP(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, flags=" + flags + ", args[0]=" + mode + ")";
+    }
+
+    /** Returns {@code KVM_CLEAR_DIRTY_LOG(...)} with {@code bitmap} naming the user address. */
+    public static String clearDirtyLog(ClearDirtyLog log, String bitmap) {
+        return "KVM_CLEAR_DIRTY_LOG(slot=" + slot(log.slot()) + ", first_page=" + Long.toUnsignedString(log.firstPage())
+                + ", num_pages=" + log.numPagesUnsigned() + ", dirty_bitmap=" + bitmap + ")";
     }
 
     /** Returns {@code 0x...}. */

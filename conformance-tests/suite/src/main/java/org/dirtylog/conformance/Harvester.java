@@ -5,11 +5,12 @@ import org.dirtylog.spi.IoctlResult;
 import org.dirtylog.spi.UserDirtyLog;
 
 /**
- * One of the two harvest styles of the semantics note §4: {@code KVM_GET_DIRTY_LOG}, or
- * {@code KVM_SWITCH_DIRTY_LOG} followed by a read of the cold bitmap. Either returns the pages
- * dirtied since the previous harvest of the slot.
+ * One of the harvest styles of the semantics note §4 and §10: {@code KVM_GET_DIRTY_LOG},
+ * {@code KVM_SWITCH_DIRTY_LOG} followed by a read of the cold bitmap, or, in manual-protect mode,
+ * {@code KVM_GET_DIRTY_LOG} then {@code KVM_CLEAR_DIRTY_LOG} of exactly what it returned. Each
+ * returns the pages dirtied since the previous harvest of the slot.
  */
-public sealed interface Harvester permits Harvester.Get, Harvester.Switch {
+public sealed interface Harvester permits Harvester.Get, Harvester.Switch, Harvester.GetClear {
 
     /** Returns the pages the backend reports as dirtied since the previous harvest. */
     default UserBitmap harvest() {
@@ -25,13 +26,16 @@ public sealed interface Harvester permits Harvester.Get, Harvester.Switch {
 
     /** The harvest styles. */
     enum Style {
-        GET(Capability.GET_DIRTY_LOG),
-        SWITCH(Capability.USER_DIRTY_LOG);
+        GET(Capability.GET_DIRTY_LOG, "GET"),
+        SWITCH(Capability.USER_DIRTY_LOG, "SWITCH"),
+        GET_CLEAR(Capability.MANUAL_DIRTY_LOG_PROTECT, "GET+CLEAR");
 
         private final Capability needs;
+        private final String label;
 
-        Style(Capability needs) {
+        Style(Capability needs, String label) {
             this.needs = needs;
+            this.label = label;
         }
 
         /** Returns the capability the style needs. */
@@ -39,9 +43,29 @@ public sealed interface Harvester permits Harvester.Get, Harvester.Switch {
             return needs;
         }
 
+        /** Returns the name reports use, e.g. {@code GET+CLEAR}. */
+        public String label() {
+            return label;
+        }
+
+        /**
+         * Puts the VM in the mode this style harvests in; call it before creating the slot. For
+         * GET+CLEAR: manual protect with the flags the backend declares, INITIALLY_SET included,
+         * as the kernel's {@code dirty_log_test -M clear-log} enables them.
+         */
+        public void prepare(Scenario scenario) {
+            if (this == GET_CLEAR) {
+                scenario.enableManualProtect(scenario.declaredManualFlags());
+            }
+        }
+
         /** Returns a harvester of this style for {@code slot}, set up (addresses asked) if needed. */
         public Harvester on(Scenario scenario, Scenario.Slot slot) {
-            return this == GET ? new Get(scenario, slot) : Switch.start(scenario, slot);
+            return switch (this) {
+                case GET -> new Get(scenario, slot);
+                case SWITCH -> Switch.start(scenario, slot);
+                case GET_CLEAR -> new GetClear(scenario, slot);
+            };
         }
 
         /** Returns GET when the backend has it, else SWITCH. */
@@ -55,6 +79,21 @@ public sealed interface Harvester permits Harvester.Get, Harvester.Switch {
         @Override
         public UserBitmap harvest(Runnable atReturn) {
             return scenario.getDirtyLog(slot, atReturn);
+        }
+    }
+
+    /**
+     * Harvest in manual-protect mode: {@code KVM_GET_DIRTY_LOG} (which only copies), then
+     * {@code KVM_CLEAR_DIRTY_LOG} of exactly the pages it returned, the consumer's duty of the
+     * semantics note §8 C4. The harvest ends when CLEAR returned: page contents read after that
+     * include every write the cleared bits stood for.
+     */
+    record GetClear(Scenario scenario, Scenario.Slot slot) implements Harvester {
+        @Override
+        public UserBitmap harvest(Runnable atReturn) {
+            UserBitmap got = scenario.getDirtyLog(slot);
+            scenario.clearDirtyLog(slot, got, atReturn);
+            return got;
         }
     }
 

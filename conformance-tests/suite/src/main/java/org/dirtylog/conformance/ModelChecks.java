@@ -27,7 +27,8 @@ final class ModelChecks {
         long base = s.layout().allocateGpa(SpecModel.WINDOWS * SpecModel.WINDOW_PAGES * KvmApi.PAGE_SIZE);
         s.nrMemslots();
         OpGenerator generator = new OpGenerator(s.has(Capability.USER_DIRTY_LOG), s.has(Capability.MEMSLOT_MOVE),
-                Math.min(s.caps().maxVcpus(), 3), 5, 40);
+                Math.min(s.caps().maxVcpus(), 3), 5, 40,
+                s.has(Capability.MANUAL_DIRTY_LOG_PROTECT) ? s.declaredManualFlags() : 0);
         Predicate<List<Op>> fails = ops -> {
             try (Scenario fresh = s.fork()) {
                 return new SequenceRunner(fresh, generator, base).run(ops).isPresent();

@@ -25,6 +25,8 @@ public final class RuleCatalogue {
     private static final Capability USER = Capability.USER_DIRTY_LOG;
     private static final Capability WRITES = Capability.GUEST_WRITES;
     private static final Capability MOVE = Capability.MEMSLOT_MOVE;
+    private static final Capability MANUAL = Capability.MANUAL_DIRTY_LOG_PROTECT;
+    private static final Capability INITIALLY_SET = Capability.DIRTY_LOG_INITIALLY_SET;
 
     private static final List<Rule> RULES = List.of(
             must("CAP-01", CapabilityChecks::userDirtyLogGenerationMatchesTheIoctls,
@@ -157,12 +159,77 @@ public final class RuleCatalogue {
                     Level.SHOULD, "Under concurrent writes a harvest reports only pages written since "
                     + "the harvest before it began (a write racing with that harvest may be reported twice)",
                     "semantics §4 precision; TLA+ Precision", GET, WRITES),
+            must("MANUAL-01", ManualProtectChecks::maskMatchesTheDeclaredCapabilities,
+                    "KVM_CHECK_EXTENSION(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2) returns a mask with bit 0 "
+                    + "(MANUAL_PROTECT_ENABLE) set, and bit 1 (INITIALLY_SET) set exactly when the backend declares "
+                    + "initially-set", "api.rst 7.18; semantics §8 M1; kvm_vm_ioctl_check_extension_generic", MANUAL),
+            must("MANUAL-02", ManualProtectChecks::enableCapRejectsWhatTheMaskDoesNotAllowAndChangesNothing,
+                    "KVM_ENABLE_CAP(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2) returns 0 for args[0] 0, ENABLE and (when "
+                    + "declared) ENABLE with INITIALLY_SET, and -EINVAL for flags other than 0, INITIALLY_SET without "
+                    + "ENABLE or any bit outside the mask; a failed call leaves the mode as it was",
+                    "api.rst 7.18; semantics §8 M2; kvm_vm_ioctl_enable_cap_generic", MANUAL, GET, WRITES),
+            must("MANUAL-03", ManualProtectChecks::getInManualModeNeitherClearsNorReArms,
+                    "With manual protect on KVM_GET_DIRTY_LOG neither clears nor re-arms: pages stay reported until "
+                    + "KVM_CLEAR_DIRTY_LOG clears them, a GET that fails with -EFAULT loses nothing, and turning "
+                    + "manual protect off makes GET clear again", "api.rst 4.8, 7.18; semantics §2 G3, G4, §8 M3; "
+                    + "kvm_get_dirty_log_protect", MANUAL, GET, WRITES),
+            must("MANUAL-04", ManualProtectChecks::initiallySetReportsEveryPageUntilCleared,
+                    "With INITIALLY_SET every bitmap allocated afterwards (a slot created with logging, or logging "
+                    + "turned on) reports every page and no bit past npages until cleared, a bitmap allocated before "
+                    + "stays as it was, and KVM_CLEAR_DIRTY_LOG arms tracking for the pages it clears",
+                    "api.rst 7.18; semantics §8 M3; kvm_prepare_memory_region, kvm_mmu_slot_apply_flags",
+                    MANUAL, INITIALLY_SET, GET, WRITES),
+
+            must("CLEAR-01", ClearDirtyLogChecks::clearsExactlyTheDirtyPagesItNames,
+                    "KVM_CLEAR_DIRTY_LOG returns 0 and clears exactly the dirty pages its bitmap names; bits for clean "
+                    + "pages are ignored and those pages stay tracked", "api.rst 4.117; semantics §8 C1; "
+                    + "kvm_clear_dirty_log_protect", MANUAL, GET, WRITES),
+            must("CLEAR-02", ClearDirtyLogChecks::clearReArmsTrackingOfWhatItCleared,
+                    "KVM_CLEAR_DIRTY_LOG re-arms tracking of the pages it clears before it returns: a write after it "
+                    + "is reported by the next GET", "api.rst 4.117; semantics §8 C1; "
+                    + "kvm_arch_mmu_enable_log_dirty_pt_masked; TLA+ DirtyOrWriteProtected", MANUAL, GET, WRITES),
+            must("CLEAR-03", ClearDirtyLogChecks::rangeChecksAreTheKernels,
+                    "KVM_CLEAR_DIRTY_LOG checks the range as the kernel does: on 100 pages (first_page, num_pages) "
+                    + "(0,64), (64,36), (0,100), (64,0) return 0, and (64,32), (0,128), (0,99), (128,0), a first_page "
+                    + "not a multiple of 64 and unsigned overflows return -EINVAL", "api.rst 4.117; semantics §8 C2; "
+                    + "kvm_clear_dirty_log_protect; fixes 98938aa8, 76d58e0f", MANUAL),
+            must("CLEAR-04", ClearDirtyLogChecks::errorsInKernelOrder,
+                    "KVM_CLEAR_DIRTY_LOG checks its errors in order: -EINVAL (slot id or address space), -EINVAL "
+                    + "(first_page not a multiple of 64), -ENOENT (no slot or logging off), -EINVAL (range), -EFAULT "
+                    + "(bitmap not readable)", "api.rst 4.117; semantics §8 C2; kvm_clear_dirty_log_protect", MANUAL),
+            must("CLEAR-05", ClearDirtyLogChecks::readsExactlyTheBitmapsBytes,
+                    "KVM_CLEAR_DIRTY_LOG reads exactly ALIGN(num_pages, 64) / 8 bytes of the bitmap: one ending right "
+                    + "before an unmapped page works, one with a byte unmapped gives -EFAULT, num_pages 0 reads nothing",
+                    "semantics §8 C3; kvm_clear_dirty_log_protect; fix 4ddc9204", MANUAL, GET, WRITES),
+            must("CLEAR-06", ClearDirtyLogChecks::thePartialLastWordIsProcessed,
+                    "KVM_CLEAR_DIRTY_LOG processes a partial last word and ignores its bits past the slot's end (slot "
+                    + "of 100 pages, first_page 64, num_pages 36, all 64 bits set)", "api.rst 4.117; semantics §8 C1, "
+                    + "C3; kvm_clear_dirty_log_protect", MANUAL, GET, WRITES),
+            must("CLEAR-07", ClearDirtyLogChecks::aFailedClearChangesNothing,
+                    "A KVM_CLEAR_DIRTY_LOG that fails changes nothing: after each error case, given all-ones bitmap "
+                    + "words, GET reports the same pages and they stay tracked", "semantics §8 C2; "
+                    + "kvm_clear_dirty_log_protect", MANUAL, GET, WRITES),
+            must("CLEAR-08", ClearDirtyLogChecks::clearWorksWithManualProtectOff,
+                    "KVM_CLEAR_DIRTY_LOG works with manual protect off: it clears and re-arms what it names, and GET "
+                    + "then reports and clears the rest", "api.rst 4.117; semantics §8 C1; kvm_vm_ioctl_clear_dirty_log",
+                    MANUAL, GET, WRITES),
+            race("CLEAR-09", ConcurrencyChecks::noLostWriteWithGetAndClear,
+                    Level.MUST, "No lost write when each harvest is GET then KVM_CLEAR_DIRTY_LOG of exactly what GET "
+                    + "returned (manual protect, INITIALLY_SET when declared), under the oracles of RACE-01: each write "
+                    + "is reported by the first harvest invoked after it completed or an earlier one that returned after "
+                    + "it", "semantics §8 C4, §10; dirty_log_test -M clear-log; TLA+ NoLostWrite", MANUAL, GET, WRITES),
+            race("CLEAR-10", ConcurrencyChecks::getAndClearReportOnlyRecentWrites,
+                    Level.SHOULD, "Under concurrent writes a GET+CLEAR harvest reports only pages written since the "
+                    + "previous one began, except the slot's first harvest under INITIALLY_SET (the selftest's "
+                    + "allowance)", "semantics §10 precision; dirty_log_test -M clear-log; TLA+ Precision",
+                    MANUAL, GET, WRITES),
+
             race("MODEL-01", ModelChecks::sequencesAgreeWithTheModel,
                     Level.MUST, "Random sequences of memslot changes, guest writes on several vCPUs, "
-                    + "harvests of both kinds (each slot's kind drawn per sequence; KVM_CAP_NR_MEMSLOTS - 1 is one of "
-                    + "the slot ids), logging on/off and invalid arguments give the results of the "
-                    + "suite's abstract model of the specification", "semantics §1-§3; RFC 4.39, 4.40; "
-                    + "api.rst 4.8, 4.35", GET, WRITES));
+                    + "harvests of every kind the backend has (each slot's kind drawn per sequence; KVM_CAP_NR_MEMSLOTS - 1 "
+                    + "is one of the slot ids), manual protect on and off with KVM_CLEAR_DIRTY_LOG, logging on/off and "
+                    + "invalid arguments give the results of the suite's abstract model of the specification",
+                    "semantics §1-§3, §8; RFC 4.39, 4.40; api.rst 4.8, 4.35, 4.117, 7.18", GET, WRITES));
 
     private static final Map<String, Rule> BY_ID = index();
 

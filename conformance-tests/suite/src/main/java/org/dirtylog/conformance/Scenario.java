@@ -11,12 +11,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.function.Consumer;
 import org.dirtylog.spi.BackendVcpu;
 import org.dirtylog.spi.BackendVm;
 import org.dirtylog.spi.Capabilities;
 import org.dirtylog.spi.Capability;
+import org.dirtylog.spi.ClearDirtyLog;
 import org.dirtylog.spi.DirtyLogBackend;
+import org.dirtylog.spi.Errno;
 import org.dirtylog.spi.GuestWrite;
 import org.dirtylog.spi.IoctlResult;
 import org.dirtylog.spi.KvmApi;
@@ -80,9 +83,11 @@ public final class Scenario implements AutoCloseable {
     private final Perturbation perturbation;
     private final Map<Integer, BackendVcpu> vcpus = new LinkedHashMap<>();
     private final List<RandomWriter> running = Collections.synchronizedList(new ArrayList<>());
+    private final ConcurrentSkipListMap<Long, UserMemory> memories = new ConcurrentSkipListMap<>();
     private final Map<Long, String> memoryNames = new ConcurrentHashMap<>();
     private int nrMemslots = -1;
     private final Map<Integer, UserMemory> getBuffers = new HashMap<>();
+    private final Map<Integer, UserMemory> clearBuffers = new HashMap<>();
     private UserMemory argPage;
     private final List<Scenario> forks = Collections.synchronizedList(new ArrayList<>());
     private final Scenario parent;
@@ -217,6 +222,7 @@ public final class Scenario implements AutoCloseable {
         }
         String name = "mem" + (memoryNames.size() + 1);
         memoryNames.put(r.value().address(), name);
+        memories.put(r.value().address(), r.value());
         record("vm", "mmap(" + length + " bytes)", name + " = 0x" + Long.toHexString(r.value().address()));
         return r.value();
     }
@@ -246,10 +252,17 @@ public final class Scenario implements AutoCloseable {
         return CallText.setUserMemoryRegion(region, memoryName(region.userspaceAddr()));
     }
 
-    /** Returns the scenario's name of user memory at {@code address} ({@code mem2}), or the address. */
+    /**
+     * Returns the scenario's name of user memory at {@code address}: {@code mem2} at the start of
+     * a mapping, {@code mem2+0xff0} inside one, else the address.
+     */
     private String memoryName(long address) {
-        String name = memoryNames.get(address);
-        return name != null ? name : CallText.hex(address);
+        Map.Entry<Long, UserMemory> below = memories.floorEntry(address);
+        if (below == null || address - below.getKey() >= below.getValue().length()) {
+            return CallText.hex(address);
+        }
+        String name = memoryNames.get(below.getKey());
+        return address == below.getKey() ? name : name + "+" + CallText.hex(address - below.getKey());
     }
 
     /** {@code KVM_GET_DIRTY_LOG} into {@code dirtyBitmap}, recorded. */
@@ -301,6 +314,101 @@ public final class Scenario implements AutoCloseable {
         atReturn.accept(r);
         record("vm", "KVM_SWITCH_DIRTY_LOG(slot=" + CallText.slot(slot) + ")", CallText.show(r));
         return r;
+    }
+
+    // ---- manual protect -------------------------------------------------------------------
+
+    /**
+     * Returns {@code KVM_CHECK_EXTENSION(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2)}, the mask of
+     * manual-protect flags; an error fails the rule.
+     */
+    public long manualProtectMask() {
+        IoctlResult<Integer> r = checkExtension(KvmApi.KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, "KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2");
+        Expect.that(r.isOk(), "KVM_CHECK_EXTENSION(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2)", "a mask", CallText.show(r));
+        return r.value();
+    }
+
+    /**
+     * Returns the manual-protect flags the backend declares: ENABLE, and INITIALLY_SET when it
+     * declares {@link Capability#DIRTY_LOG_INITIALLY_SET}; what the kernel's own selftest enables.
+     */
+    public long declaredManualFlags() {
+        return KvmApi.KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE
+                | (has(Capability.DIRTY_LOG_INITIALLY_SET) ? KvmApi.KVM_DIRTY_LOG_INITIALLY_SET : 0);
+    }
+
+    /** {@code KVM_ENABLE_CAP(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2)}, recorded. */
+    public IoctlResult<Integer> enableManualDirtyLogProtect(int flags, long args0) {
+        IoctlResult<Integer> r = vm.enableManualDirtyLogProtect(flags, args0);
+        record("vm", CallText.enableManualDirtyLogProtect(flags, args0), CallText.show(r));
+        return r;
+    }
+
+    /** Sets the manual-protect mode to {@code args0}; anything but 0 fails the rule. */
+    public void enableManualProtect(long args0) {
+        Expect.value(enableManualDirtyLogProtect(0, args0), 0, CallText.enableManualDirtyLogProtect(0, args0));
+    }
+
+    /** {@code KVM_CLEAR_DIRTY_LOG}, recorded. */
+    public IoctlResult<Integer> clearDirtyLog(ClearDirtyLog log) {
+        IoctlResult<Integer> r = vm.clearDirtyLog(log);
+        record("vm", CallText.clearDirtyLog(log, memoryName(log.dirtyBitmap())), CallText.show(r));
+        return r;
+    }
+
+    /** Clears {@code pages} of the whole slot (first_page 0, num_pages npages); anything but 0 fails the rule. */
+    public void clearDirtyLog(Slot slot, UserBitmap pages) {
+        clearDirtyLog(slot, pages, () -> { });
+    }
+
+    /**
+     * Clears {@code pages} of the whole slot through a user bitmap of the scenario, running
+     * {@code atReturn} the moment the ioctl returned (before anything is recorded); anything but
+     * 0 fails the rule.
+     */
+    public void clearDirtyLog(Slot slot, UserBitmap pages, Runnable atReturn) {
+        UserMemory buffer = clearBuffers.computeIfAbsent(slot.id(), id -> mmap(KvmApi.dirtyBitmapBytes(slot.npages())));
+        pages.writeTo(buffer.segment());
+        ClearDirtyLog log = new ClearDirtyLog(slot.id(), Math.toIntExact(slot.npages()), 0, buffer.address());
+        IoctlResult<Integer> r = vm.clearDirtyLog(log);
+        atReturn.run();
+        record("vm", CallText.clearDirtyLog(log, memoryName(buffer.address())) + " of " + pages.describe(), CallText.show(r));
+        Expect.value(r, 0, "KVM_CLEAR_DIRTY_LOG(slot=" + slot.id() + ") of " + pages.describe());
+    }
+
+    /**
+     * Returns one page of user memory whose next page is not user memory (checked with
+     * {@link BackendVm#accessUser}): two single pages are mapped and, when the kernel placed one
+     * right after the other, the second is unmapped again; a backend that maps neither next to
+     * the other already has a hole after the first. A backend where neither works makes the rule
+     * NOT_APPLICABLE.
+     */
+    public UserMemory pageBeforeAHole() {
+        for (int attempt = 0; attempt < 4; attempt++) {
+            UserMemory a = mmap(KvmApi.PAGE_SIZE);
+            UserMemory b = mmap(KvmApi.PAGE_SIZE);
+            UserMemory lower = a.address() < b.address() ? a : b;
+            UserMemory upper = lower == a ? b : a;
+            List<UserMemory> candidates = List.of(a, b);
+            if (lower.address() + KvmApi.PAGE_SIZE == upper.address()) {
+                IoctlResult<Integer> r = vm.munmap(upper);
+                record("vm", "munmap(" + memoryName(upper.address()) + ", the page right after "
+                        + memoryName(lower.address()) + ")", CallText.show(r));
+                if (!r.isOk()) {
+                    throw new BackendError("munmap of a page this scenario mapped failed with " + r.errnoOrNull());
+                }
+                memories.remove(upper.address());
+                candidates = List.of(lower);
+            }
+            for (UserMemory candidate : candidates) {
+                IoctlResult<MemorySegment> next = vm.accessUser(candidate.address() + KvmApi.PAGE_SIZE, 1);
+                if (Errno.EFAULT.equals(next.errnoOrNull())) {
+                    note("the byte after " + memoryName(candidate.address()) + " is not user memory", "-EFAULT");
+                    return candidate;
+                }
+            }
+        }
+        throw new NotApplicable("in four tries the backend mapped no page of user memory followed by a hole");
     }
 
     /** {@code KVM_GET_USER_DIRTY_LOG_ADDR} with the argument at user address {@code argp}, recorded. */

@@ -10,6 +10,7 @@ import org.dirtylog.conformance.model.Expectation;
 import org.dirtylog.conformance.model.Op;
 import org.dirtylog.conformance.model.OpGenerator;
 import org.dirtylog.conformance.model.SpecModel;
+import org.dirtylog.spi.ClearDirtyLog;
 import org.dirtylog.spi.GuestWrite;
 import org.dirtylog.spi.IoctlResult;
 import org.dirtylog.spi.KvmApi;
@@ -40,6 +41,7 @@ public final class SequenceRunner {
     private final long firstPage;
     private final UserMemory[][] memories = new UserMemory[SpecModel.SLOT_IDS][2];
     private final UserMemory getBuffer;
+    private final UserMemory clearBuffer;
     private final Map<Integer, Bitmaps> bitmaps = new HashMap<>();
 
     /** Prepares the scenario's VM: user memory for every slot id and a harvest buffer. */
@@ -53,11 +55,12 @@ public final class SequenceRunner {
             }
         }
         getBuffer = s.mmap(KvmApi.PAGE_SIZE);
+        clearBuffer = s.mmap(KvmApi.PAGE_SIZE);
     }
 
     /** Returns the first mismatch of {@code ops} against the model, if any. */
     public Optional<Mismatch> run(List<Op> ops) {
-        SpecModel model = new SpecModel();
+        SpecModel model = new SpecModel(generator.manualMask());
         for (int i = 0; i < ops.size(); i++) {
             Op op = ops.get(i);
             Optional<String> pre = prepare(op, model);
@@ -127,7 +130,7 @@ public final class SequenceRunner {
                 int slot = slotId(g.slot());
                 long npages = g.slot() >= 0 ? SpecModel.sizeOf(g.slot()) : 1;
                 getBuffer.segment().fill((byte) 0);
-                IoctlResult<Integer> result = s.getDirtyLog(slot, g.badBuffer() ? 0x1000 : getBuffer.address());
+                IoctlResult<Integer> result = s.getDirtyLog(slot, g.badBuffer() ? GetDirtyLogChecks.UNMAPPED : getBuffer.address());
                 Optional<String> ret = compareReturn(result.kernelReturn(), e);
                 if (ret.isPresent() || !result.isOk()) {
                     yield ret;
@@ -135,6 +138,19 @@ public final class SequenceRunner {
                 UserBitmap got = UserBitmap.readFrom(getBuffer.segment(), npages);
                 s.recorder().note("read the GET buffer", got.describe());
                 yield compareBitmap(got, e);
+            }
+            case Op.EnableManualProtect en -> compareReturn(s.enableManualDirtyLogProtect(en.flags(), en.args0()).kernelReturn(), e);
+            case Op.Clear c -> {
+                long bits = (c.numPages() + 63) / 64 * 64;
+                long[] words = new long[(int) Math.max(1, bits / 64)];
+                for (long p : c.pages()) {
+                    long bit = p - c.firstPage();
+                    words[(int) (bit >>> 6)] |= 1L << (bit & 63);
+                }
+                new UserBitmap(words.length * 64L, words).writeTo(clearBuffer.segment());
+                ClearDirtyLog log = new ClearDirtyLog(slotId(c.slot()), (int) c.numPages(), c.firstPage(),
+                        c.badBuffer() ? GetDirtyLogChecks.UNMAPPED : clearBuffer.address());
+                yield compareReturn(s.clearDirtyLog(log).kernelReturn(), e);
             }
             case Op.Switch sw -> {
                 IoctlResult<Integer> result = s.switchDirtyLog(slotId(sw.slot()));

@@ -73,8 +73,17 @@ final class SparsePhases {
     private static final long MAX_JITTER_NANOS = 20_000;
     private static final ValueLayout.OfLong LE_LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    /** A logged slot of the rule and how it is harvested. */
-    record Target(Scenario.Slot slot, Harvester harvester, Harvester.Style style) {
+    /**
+     * A logged slot of the rule and how it is harvested.
+     *
+     * @param initiallyDirty the slot starts with every page dirty ({@code KVM_DIRTY_LOG_INITIALLY_SET}),
+     *                       so its first harvest may report pages nobody wrote
+     */
+    record Target(Scenario.Slot slot, Harvester harvester, Harvester.Style style, boolean initiallyDirty) {
+
+        Target(Scenario.Slot slot, Harvester harvester, Harvester.Style style) {
+            this(slot, harvester, style, false);
+        }
     }
 
     /**
@@ -513,6 +522,9 @@ final class SparsePhases {
         for (int t = 0; t < targets.size(); t++) {
             List<Harvest> hs = harvests.get(t);
             for (int k = 0; k < hs.size(); k++) {
+                if (k == 0 && targets.get(t).initiallyDirty()) {
+                    continue;
+                }
                 Harvest h = hs.get(k);
                 long since = k == 0 ? Long.MIN_VALUE : hs.get(k - 1).begin();
                 long[] words = h.bitmap().words();

@@ -44,6 +44,31 @@ public record UserBitmap(long npages, long[] words) {
         return new UserBitmap(npages, w);
     }
 
+    /** Stores the bitmap into {@code segment} at offset 0, as user space hands it to the kernel. */
+    public void writeTo(MemorySegment segment) {
+        for (int i = 0; i < words.length; i++) {
+            segment.set(WORD, i * 8L, words[i]);
+        }
+    }
+
+    /** Returns the bitmap with every page below {@code npages} set (what INITIALLY_SET starts with). */
+    public static UserBitmap allPages(long npages) {
+        List<Long> pages = new ArrayList<>();
+        for (long p = 0; p < npages; p++) {
+            pages.add(p);
+        }
+        return of(npages, pages);
+    }
+
+    /** Returns the pages set here and not in {@code other}. */
+    public UserBitmap minus(UserBitmap other) {
+        long[] w = words.clone();
+        for (int i = 0; i < w.length; i++) {
+            w[i] &= ~other.words[i];
+        }
+        return new UserBitmap(npages, w);
+    }
+
     /** Returns true when page {@code page} is reported dirty. */
     public boolean isSet(long page) {
         return (words[(int) (page >>> 6)] & (1L << (page & 63))) != 0;

@@ -13,6 +13,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.dirtylog.spi.Capability;
 import org.junit.jupiter.api.Test;
 
 /** The catalogue and the checks agree both ways, and every TLA+ property the catalogue cites exists. */
@@ -44,7 +45,7 @@ class RuleCatalogueTests {
             assertTrue(r.id().matches("[A-Z]+(-[A-Z]+)*-\\d\\d"), r.id());
             assertFalse(r.statement().contains("\n"), r.id());
             assertFalse(r.source().isBlank(), r.id());
-            assertTrue(r.source().matches(".*(RFC 4\\.(39|40)|api\\.rst 4\\.(8|35)|semantics §|TLA\\+ ).*"),
+            assertTrue(r.source().matches(".*(RFC 4\\.(39|40)|api\\.rst (4\\.(8|35|117)|7\\.18)|semantics §|TLA\\+ ).*"),
                     r.id() + " cites no known source: " + r.source());
         }
     }
@@ -52,10 +53,20 @@ class RuleCatalogueTests {
     @Test
     void theCatalogueCoversWhatTheIssueAsksFor() {
         List<String> ids = RuleCatalogue.ids();
-        for (String prefix : List.of("CAP-", "USER-ADDR-", "SWITCH-", "GET-", "SLOT-", "SLOT-LOG-", "RACE-", "PREC-", "MODEL-")) {
+        for (String prefix : List.of("CAP-", "USER-ADDR-", "SWITCH-", "GET-", "SLOT-", "SLOT-LOG-", "RACE-", "PREC-", "MODEL-", "MANUAL-",
+                "CLEAR-")) {
             assertTrue(ids.stream().anyMatch(id -> id.startsWith(prefix)), "no rule " + prefix + "*");
         }
         assertTrue(RuleCatalogue.rules().stream().anyMatch(r -> r.level() == Level.SHOULD), "precision is a SHOULD");
+    }
+
+    @Test
+    void everyManualProtectRuleNeedsTheCapabilitySoEarlierBackendsGetNotApplicable() {
+        for (Rule r : RuleCatalogue.rules()) {
+            if (r.id().startsWith("MANUAL-") || r.id().startsWith("CLEAR-")) {
+                assertTrue(r.requires().contains(Capability.MANUAL_DIRTY_LOG_PROTECT), r.id());
+            }
+        }
     }
 
     @Test

@@ -30,6 +30,25 @@ final class KvmStructs {
             ValueLayout.JAVA_LONG.withName("dirty_bitmap"))
             .withName("kvm_dirty_log");
 
+    /**
+     * {@code struct kvm_clear_dirty_log} (24 bytes), argument of KVM_CLEAR_DIRTY_LOG; the pointer
+     * shares a union with the 64-bit {@code padding2}, so it is 8 bytes on every ABI.
+     */
+    static final StructLayout KVM_CLEAR_DIRTY_LOG = MemoryLayout.structLayout(
+            ValueLayout.JAVA_INT.withName("slot"),
+            ValueLayout.JAVA_INT.withName("num_pages"),
+            ValueLayout.JAVA_LONG.withName("first_page"),
+            ValueLayout.JAVA_LONG.withName("dirty_bitmap"))
+            .withName("kvm_clear_dirty_log");
+
+    /** {@code struct kvm_enable_cap} (104 bytes), argument of KVM_ENABLE_CAP. */
+    static final StructLayout KVM_ENABLE_CAP = MemoryLayout.structLayout(
+            ValueLayout.JAVA_INT.withName("cap"),
+            ValueLayout.JAVA_INT.withName("flags"),
+            MemoryLayout.sequenceLayout(4, ValueLayout.JAVA_LONG).withName("args"),
+            MemoryLayout.sequenceLayout(64, ValueLayout.JAVA_BYTE).withName("pad"))
+            .withName("kvm_enable_cap");
+
     /** {@code struct kvm_regs} (144 bytes): the general-purpose registers, rip and rflags. */
     static final StructLayout KVM_REGS = MemoryLayout.structLayout(
             ValueLayout.JAVA_LONG.withName("rax"), ValueLayout.JAVA_LONG.withName("rbx"),

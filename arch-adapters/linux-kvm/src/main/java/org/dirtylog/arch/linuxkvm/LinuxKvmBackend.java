@@ -10,6 +10,7 @@ import org.dirtylog.spi.Capability;
 import org.dirtylog.spi.DirtyLogBackend;
 import org.dirtylog.spi.Errno;
 import org.dirtylog.spi.IoctlResult;
+import org.dirtylog.spi.KvmApi;
 
 /**
  * {@code linux-kvm}: the host kernel's KVM through {@code /dev/kvm}, driven with the Foreign
@@ -21,12 +22,12 @@ public final class LinuxKvmBackend implements DirtyLogBackend {
     /** The name users pass to {@code --backend}. */
     public static final String NAME = "linux-kvm";
 
-    private static final Capabilities CAPABILITIES = new Capabilities(
-            EnumSet.of(Capability.GET_DIRTY_LOG, Capability.MEMSLOT_MOVE, Capability.GUEST_WRITES,
-                    Capability.RANDOM_WRITES),
-            0, GuestProgram.MAX_VCPUS, GuestProgram.KIT_BASE, GuestProgram.KIT_LIMIT);
+    private static final EnumSet<Capability> ALWAYS = EnumSet.of(Capability.GET_DIRTY_LOG, Capability.MEMSLOT_MOVE,
+            Capability.GUEST_WRITES, Capability.RANDOM_WRITES);
 
     private final Path device;
+    // Asked once, on first use: what the kernel behind the device reports.
+    private volatile Capabilities capabilities;
 
     /** Returns the backend for {@code /dev/kvm}; touches nothing until asked. */
     public LinuxKvmBackend() {
@@ -45,7 +46,8 @@ public final class LinuxKvmBackend implements DirtyLogBackend {
 
     @Override
     public String description() {
-        return "the host kernel's KVM through /dev/kvm (FFM, x86-64 long-mode guest; KVM_GET_DIRTY_LOG only)";
+        return "the host kernel's KVM through /dev/kvm (FFM, x86-64 long-mode guest; KVM_GET_DIRTY_LOG, and"
+                + " KVM_CLEAR_DIRTY_LOG with manual protect where the kernel reports it)";
     }
 
     /**
@@ -83,9 +85,48 @@ public final class LinuxKvmBackend implements DirtyLogBackend {
                 + " (sudo usermod -aG kvm $USER, then log in again) or run as root");
     }
 
+    /**
+     * Returns what the kernel offers: always GET, memslot moves and the guest's writes; manual
+     * protect and INITIALLY_SET exactly as the bits of
+     * {@code KVM_CHECK_EXTENSION(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2)} on {@code /dev/kvm} say
+     * (asked once; none of them when the device cannot be opened).
+     */
     @Override
     public Capabilities capabilities() {
-        return CAPABILITIES;
+        Capabilities c = capabilities;
+        if (c == null) {
+            c = new Capabilities(features(manualProtectMask(device)), 0, GuestProgram.MAX_VCPUS, GuestProgram.KIT_BASE,
+                    GuestProgram.KIT_LIMIT);
+            capabilities = c;
+        }
+        return c;
+    }
+
+    /** Returns the features of a kernel whose manual-protect mask is {@code mask}. */
+    static EnumSet<Capability> features(long mask) {
+        EnumSet<Capability> features = EnumSet.copyOf(ALWAYS);
+        if ((mask & KvmApi.KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE) != 0) {
+            features.add(Capability.MANUAL_DIRTY_LOG_PROTECT);
+            if ((mask & KvmApi.KVM_DIRTY_LOG_INITIALLY_SET) != 0) {
+                features.add(Capability.DIRTY_LOG_INITIALLY_SET);
+            }
+        }
+        return features;
+    }
+
+    /** Returns {@code KVM_CHECK_EXTENSION(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2)} on the system fd, 0 when unusable. */
+    private static long manualProtectMask(Path device) {
+        if (!Files.exists(device)) {
+            return 0;
+        }
+        IoctlResult<Kvm> opened = Kvm.open(device.toString());
+        if (!(opened instanceof IoctlResult.Ok<Kvm> ok)) {
+            return 0;
+        }
+        try (Kvm kvm = ok.value()) {
+            IoctlResult<Integer> mask = kvm.checkExtension(KvmApi.KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2);
+            return mask.isOk() ? mask.value() : 0;
+        }
     }
 
     /**

@@ -9,6 +9,7 @@ import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.dirtylog.spi.BackendVcpu;
 import org.dirtylog.spi.BackendVm;
+import org.dirtylog.spi.ClearDirtyLog;
 import org.dirtylog.spi.Errno;
 import org.dirtylog.spi.IoctlResult;
 import org.dirtylog.spi.KvmApi;
@@ -261,9 +262,48 @@ final class LinuxKvmVm implements BackendVm {
             // No slot of ours: the kernel answers -EINVAL or -ENOENT before it copies anything.
             return guardPage;
         }
-        long bytes = KvmApi.dirtyBitmapBytes(memslot[1] / KvmApi.PAGE_SIZE);
-        Map.Entry<Long, UserMapping> below = mappings.floorEntry(dirtyBitmap);
-        return below != null && below.getValue().contains(dirtyBitmap, bytes) ? dirtyBitmap : guardPage;
+        return ownOrGuard(dirtyBitmap, KvmApi.dirtyBitmapBytes(memslot[1] / KvmApi.PAGE_SIZE));
+    }
+
+    // Caller holds memoryLock (read or write).
+    private long ownOrGuard(long address, long bytes) {
+        Map.Entry<Long, UserMapping> below = mappings.floorEntry(address);
+        return below != null && below.getValue().contains(address, bytes) ? address : guardPage;
+    }
+
+    /**
+     * {@code KVM_ENABLE_CAP(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2)} ({@code kvm_vm_ioctl_enable_cap_generic}):
+     * the kernel's own answer. Errors: {@code -EINVAL} (flags, or a bit outside the mask
+     * {@link #checkExtension(long)} reports, or INITIALLY_SET without ENABLE).
+     */
+    @Override
+    public IoctlResult<Integer> enableManualDirtyLogProtect(int flags, long args0) {
+        return vm.enableCap(KvmApi.KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, flags, args0);
+    }
+
+    /**
+     * {@code KVM_CLEAR_DIRTY_LOG} ({@code kvm_clear_dirty_log_protect}); errors in the kernel's
+     * check order: {@code -EINVAL} (slot id, including the backend's own slot), {@code -EINVAL}
+     * (first_page & 63), {@code -ENOENT}, {@code -EINVAL} (range), {@code -EFAULT}. A user bitmap
+     * whose {@code ALIGN(num_pages, 64) / 8} bytes do not lie inside one mapping of this VM is
+     * replaced by the {@code PROT_NONE} guard page: the kernel still checks everything else first,
+     * then its {@code copy_from_user} fails with {@code -EFAULT} instead of reading JVM memory as
+     * a mask and clearing real dirty bits with it. TLA+: ClearBegin, ClearBits, ReArmPage,
+     * HarvestEnd.
+     */
+    @Override
+    public IoctlResult<Integer> clearDirtyLog(ClearDirtyLog log) {
+        if (reserved(log.slot())) {
+            return IoctlResult.err(Errno.EINVAL);
+        }
+        // As for GET: no munmap of the bitmap's mapping while the kernel may read it.
+        memoryLock.readLock().lock();
+        try {
+            return vm.clearDirtyLog(log.slot(), log.numPages(), log.firstPage(),
+                    ownOrGuard(log.dirtyBitmap(), log.bitmapBytes()));
+        } finally {
+            memoryLock.readLock().unlock();
+        }
     }
 
     private boolean reserved(int slot) {

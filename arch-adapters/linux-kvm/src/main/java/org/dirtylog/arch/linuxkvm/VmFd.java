@@ -24,16 +24,30 @@ final class VmFd implements AutoCloseable {
     private static final StructLayout LOG_ARGS = MemoryLayout.structLayout(
             KvmStructs.KVM_DIRTY_LOG.withName("log"), Syscalls.CAPTURE_LAYOUT.withName("capture"));
     private static final long LOG_CAPTURE = KvmStructs.offsetOf(LOG_ARGS, "capture");
+    private static final long CLEAR_SLOT = KvmStructs.offsetOf(KvmStructs.KVM_CLEAR_DIRTY_LOG, "slot");
+    private static final long CLEAR_NUM_PAGES = KvmStructs.offsetOf(KvmStructs.KVM_CLEAR_DIRTY_LOG, "num_pages");
+    private static final long CLEAR_FIRST_PAGE = KvmStructs.offsetOf(KvmStructs.KVM_CLEAR_DIRTY_LOG, "first_page");
+    private static final long CLEAR_BITMAP = KvmStructs.offsetOf(KvmStructs.KVM_CLEAR_DIRTY_LOG, "dirty_bitmap");
+    // kvm_clear_dirty_log followed by the errno capture, as LOG_ARGS is for GET.
+    private static final StructLayout CLEAR_ARGS = MemoryLayout.structLayout(
+            KvmStructs.KVM_CLEAR_DIRTY_LOG.withName("log"), Syscalls.CAPTURE_LAYOUT.withName("capture"));
+    private static final long CLEAR_CAPTURE = KvmStructs.offsetOf(CLEAR_ARGS, "capture");
+    private static final long CAP_CAP = KvmStructs.offsetOf(KvmStructs.KVM_ENABLE_CAP, "cap");
+    private static final long CAP_FLAGS = KvmStructs.offsetOf(KvmStructs.KVM_ENABLE_CAP, "flags");
+    private static final long CAP_ARGS = KvmStructs.offsetOf(KvmStructs.KVM_ENABLE_CAP, "args");
 
     private final OwnedFd fd;
     private final Arena arena = Arena.ofShared();
     // A harvest takes the spare block (or allocates its own when another harvest holds it), so the
     // common single-harvester path allocates no native memory per call.
     private final AtomicReference<MemorySegment> spareLogArgs;
+    // The same for KVM_CLEAR_DIRTY_LOG, which a harvester calls once per GET.
+    private final AtomicReference<MemorySegment> spareClearArgs;
 
     VmFd(OwnedFd fd) {
         this.fd = fd;
         this.spareLogArgs = new AtomicReference<>(arena.allocate(LOG_ARGS));
+        this.spareClearArgs = new AtomicReference<>(arena.allocate(CLEAR_ARGS));
     }
 
     /**
@@ -89,6 +103,57 @@ final class VmFd implements AutoCloseable {
             args.set(ValueLayout.JAVA_INT, LOG_SLOT, slot);
             args.set(ValueLayout.JAVA_LONG, LOG_BITMAP, dirtyBitmap);
             return Syscalls.ioctl(n, KvmIoctls.KVM_GET_DIRTY_LOG, args.address(), args.asSlice(LOG_CAPTURE));
+        }));
+    }
+
+    /**
+     * {@code KVM_ENABLE_CAP} on the VM ({@code kvm_vm_ioctl_enable_cap_generic}, then the
+     * architecture's {@code kvm_vm_ioctl_enable_cap}): enables {@code capability} with
+     * {@code flags} and {@code args[0] = args0} (the other arguments 0); returns 0.
+     * Errors: those of the capability, {@code -EINVAL} for one the kernel does not know.
+     */
+    IoctlResult<Integer> enableCap(int capability, int flags, long args0) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment cap = arena.allocate(KvmStructs.KVM_ENABLE_CAP);
+            // Native memory: zeroed by allocate (args[1..3], pad); the kernel copies it in during the call.
+            cap.set(ValueLayout.JAVA_INT, CAP_CAP, capability);
+            cap.set(ValueLayout.JAVA_INT, CAP_FLAGS, flags);
+            cap.set(ValueLayout.JAVA_LONG, CAP_ARGS, args0);
+            return IoctlResult.ofKernelReturn(fd.ioctl(KvmIoctls.KVM_ENABLE_CAP, cap.address()));
+        }
+    }
+
+    /**
+     * {@code KVM_CLEAR_DIRTY_LOG} ({@code kvm_vm_ioctl_clear_dirty_log}): clears, in the slot's
+     * bitmap, the dirty bits the user bitmap at {@code dirtyBitmap} names for pages
+     * {@code firstPage ..} and re-arms their tracking; returns 0. Errors in the kernel's check
+     * order: {@code -EINVAL} (slot id), {@code -EINVAL} (first_page & 63), {@code -ENOENT},
+     * {@code -EINVAL} (range), {@code -EFAULT} (copy_from_user of the user bitmap).
+     * TLA+: ClearBegin, ClearBits, ReArmPage, HarvestEnd.
+     */
+    IoctlResult<Integer> clearDirtyLog(int slot, int numPages, long firstPage, long dirtyBitmap) {
+        MemorySegment args = spareClearArgs.getAndSet(null);
+        if (args == null) {
+            try (Arena arena = Arena.ofConfined()) {
+                return clearDirtyLog(slot, numPages, firstPage, dirtyBitmap, arena.allocate(CLEAR_ARGS));
+            }
+        }
+        try {
+            return clearDirtyLog(slot, numPages, firstPage, dirtyBitmap, args);
+        } finally {
+            spareClearArgs.set(args);
+        }
+    }
+
+    private IoctlResult<Integer> clearDirtyLog(int slot, int numPages, long firstPage, long dirtyBitmap,
+                                               MemorySegment args) {
+        return IoctlResult.ofKernelReturn(fd.call(n -> {
+            // Native memory: args (kvm_clear_dirty_log + errno) is not freed before fd.close(), which waits for us.
+            args.set(ValueLayout.JAVA_INT, CLEAR_SLOT, slot);
+            args.set(ValueLayout.JAVA_INT, CLEAR_NUM_PAGES, numPages);
+            args.set(ValueLayout.JAVA_LONG, CLEAR_FIRST_PAGE, firstPage);
+            args.set(ValueLayout.JAVA_LONG, CLEAR_BITMAP, dirtyBitmap);
+            return Syscalls.ioctl(n, KvmIoctls.KVM_CLEAR_DIRTY_LOG, args.address(), args.asSlice(CLEAR_CAPTURE));
         }));
     }
 

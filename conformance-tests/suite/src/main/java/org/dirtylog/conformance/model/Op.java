@@ -1,5 +1,8 @@
 package org.dirtylog.conformance.model;
 
+import java.util.List;
+import java.util.TreeSet;
+
 /**
  * One operation of a model-based sequence, in the suite's abstract terms: slot selectors
  * 0..3 name real slot ids, {@link #OUT_OF_RANGE} and {@link #NO_ADDRESS_SPACE} name invalid
@@ -72,6 +75,41 @@ public sealed interface Op {
         @Override
         public String describe() {
             return "KVM_SWITCH_DIRTY_LOG slot " + SpecModel.slotName(slot) + " + read the cold bitmap";
+        }
+    }
+
+    /**
+     * {@code KVM_ENABLE_CAP(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2)}.
+     *
+     * @param flags the struct's flags (must be 0)
+     * @param args0 the manual-protect mode asked for
+     */
+    record EnableManualProtect(int flags, long args0) implements Op {
+        @Override
+        public String describe() {
+            return "KVM_ENABLE_CAP(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2) flags=" + flags + " args[0]=0x" + Long.toHexString(args0);
+        }
+    }
+
+    /**
+     * {@code KVM_CLEAR_DIRTY_LOG}.
+     *
+     * @param slot slot selector
+     * @param firstPage first_page
+     * @param numPages num_pages
+     * @param pages slot pages whose bits are set in the user bitmap (bits outside
+     *              {@code [firstPage, firstPage + ALIGN(numPages, 64))} cannot be expressed and are dropped)
+     * @param badBuffer pass an unmapped bitmap (must give -EFAULT when anything is to be read)
+     */
+    record Clear(int slot, long firstPage, long numPages, List<Long> pages, boolean badBuffer) implements Op {
+        public Clear {
+            pages = List.copyOf(pages);
+        }
+
+        @Override
+        public String describe() {
+            return "KVM_CLEAR_DIRTY_LOG slot " + SpecModel.slotName(slot) + " first_page " + firstPage + " num_pages " + numPages
+                    + (badBuffer ? " from an unmapped bitmap" : " of pages " + new TreeSet<>(pages));
         }
     }
 }

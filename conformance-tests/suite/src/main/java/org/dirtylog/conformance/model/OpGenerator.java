@@ -16,6 +16,13 @@ import org.quicktheories.generators.Generate;
  * mixing the two on one slot does (4.40 note), and drawn per sequence when the backend has
  * {@code KVM_SWITCH_DIRTY_LOG}: across sequences every slot id, the highest one included, is
  * harvested both ways.
+ *
+ * <p>For a backend with manual protect a sequence is either an RFC sequence as above or a
+ * manual-protect sequence: {@code KVM_ENABLE_CAP(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2)} turning
+ * the mode on and off (valid and invalid arguments), {@code KVM_CLEAR_DIRTY_LOG} of what GET
+ * would report, of all pages or of a few, over the whole slot or a 64-page chunk, with valid and
+ * invalid ranges, and GET on every slot. The two never mix: no kernel ever had both, and what
+ * manual protect would mean for the RFC's bitmaps is nowhere specified.
  */
 public final class OpGenerator {
 
@@ -26,13 +33,29 @@ public final class OpGenerator {
     private final int vcpus;
     private final int minLength;
     private final int maxLength;
+    private final long manualMask;
 
+    /** Returns a generator for a backend without manual protect. */
     public OpGenerator(boolean hasSwitch, boolean hasMove, int vcpus, int minLength, int maxLength) {
+        this(hasSwitch, hasMove, vcpus, minLength, maxLength, 0);
+    }
+
+    /**
+     * Returns a generator for a backend whose manual-protect mask (the flags it declares) is
+     * {@code manualMask}, 0 without manual protect.
+     */
+    public OpGenerator(boolean hasSwitch, boolean hasMove, int vcpus, int minLength, int maxLength, long manualMask) {
         this.hasSwitch = hasSwitch;
         this.hasMove = hasMove;
         this.vcpus = vcpus;
         this.minLength = minLength;
         this.maxLength = maxLength;
+        this.manualMask = manualMask;
+    }
+
+    /** Returns the manual-protect mask the sequences assume, 0 without manual protect. */
+    public long manualMask() {
+        return manualMask;
     }
 
     /** Returns true when slot selector {@code slot} is harvested with {@code KVM_SWITCH_DIRTY_LOG} under {@code styles}. */
@@ -47,25 +70,82 @@ public final class OpGenerator {
 
     private List<Op> generate(RandomnessSource rs) {
         int length = Generate.range(minLength, maxLength).generate(rs);
-        SpecModel shadow = new SpecModel();
+        boolean manual = manualMask != 0 && (!hasSwitch || pick(rs, 0, 1) == 0);
+        SpecModel shadow = new SpecModel(manualMask);
         boolean[] styles = new boolean[SpecModel.SLOT_IDS];
         for (int slot = 0; slot < styles.length; slot++) {
-            styles[slot] = hasSwitch && pick(rs, 0, 1) == 1;
+            styles[slot] = hasSwitch && !manual && pick(rs, 0, 1) == 1;
         }
         List<Op> ops = new ArrayList<>(length);
         for (int i = 0; i < length; i++) {
-            Op op = next(rs, shadow, styles);
+            Op op = manual && (i == 0 || pick(rs, 0, 99) < 18) ? manualOp(rs, shadow, i == 0) : next(rs, shadow, styles, manual);
             shadow.apply(op);
             ops.add(op);
         }
         return ops;
     }
 
+    /** Returns a KVM_ENABLE_CAP or KVM_CLEAR_DIRTY_LOG; {@code opening} starts the sequence in a manual mode. */
+    private Op manualOp(RandomnessSource rs, SpecModel m, boolean opening) {
+        long enable = KvmApi.KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE;
+        if (opening || pick(rs, 0, 17) < 4) {
+            return switch (pick(rs, 0, opening ? 1 : 6)) {
+                case 0 -> new Op.EnableManualProtect(0, manualMask);
+                case 1 -> new Op.EnableManualProtect(0, enable);
+                case 2 -> new Op.EnableManualProtect(0, 0);
+                case 3 -> new Op.EnableManualProtect(0, KvmApi.KVM_DIRTY_LOG_INITIALLY_SET);
+                case 4 -> new Op.EnableManualProtect(0, enable | 4);
+                case 5 -> new Op.EnableManualProtect(1, enable);
+                default -> new Op.EnableManualProtect(0, manualMask);
+            };
+        }
+        List<Integer> logged = new ArrayList<>();
+        for (int s = 0; s < SpecModel.SLOT_IDS; s++) {
+            if (m.logged(s)) {
+                logged.add(s);
+            }
+        }
+        int slot = !logged.isEmpty() && pick(rs, 0, 9) < 8 ? logged.get(pick(rs, 0, logged.size() - 1))
+                : pick(rs, 0, 19) == 0 ? Op.OUT_OF_RANGE : pick(rs, 0, SpecModel.SLOT_IDS - 1);
+        long npages = slot >= 0 ? SpecModel.sizeOf(slot) : 64;
+        long words = (npages + 63) / 64;
+        long first = 0;
+        long num = npages;
+        int range = pick(rs, 0, 9);
+        if (range >= 5 && range < 8) {
+            first = 64L * pick(rs, 0, (int) words - 1);
+            num = Math.min(64, npages - first);
+        } else if (range >= 8) {
+            long[][] invalid = {{1, 64}, {0, npages + 64}, {0, 32}, {64 * words + 64, 0}, {0, 0}};
+            long[] c = invalid[pick(rs, 0, invalid.length - 1)];
+            first = c[0];
+            num = c[1];
+        }
+        List<Long> pages = new ArrayList<>();
+        int mask = pick(rs, 0, 19);
+        long bits = (num + 63) / 64 * 64;
+        if (mask < 12) {
+            pages.addAll(m.dirtyOf(Math.max(slot, 0)));
+        } else if (mask < 17) {
+            for (long p = first; p < first + bits; p++) {
+                pages.add(p);
+            }
+        } else if (bits > 0) {
+            for (int k = pick(rs, 1, 3); k > 0; k--) {
+                pages.add(first + pick(rs, 0, (int) bits - 1));
+            }
+        }
+        long from = first;
+        long to = first + bits;
+        pages.removeIf(p -> p < from || p >= to);
+        return new Op.Clear(slot, first, num, pages, pick(rs, 0, 12) == 0);
+    }
+
     private static int pick(RandomnessSource rs, int lowInclusive, int highInclusive) {
         return Generate.range(lowInclusive, highInclusive).generate(rs);
     }
 
-    private Op next(RandomnessSource rs, SpecModel m, boolean[] styles) {
+    private Op next(RandomnessSource rs, SpecModel m, boolean[] styles, boolean manual) {
         List<Integer> existing = new ArrayList<>();
         List<Integer> logged = new ArrayList<>();
         for (int s = 0; s < SpecModel.SLOT_IDS; s++) {
@@ -118,10 +198,10 @@ public final class OpGenerator {
             }
             return region(slot, m.flagsOf(slot), m, m.startOf(slot), m.memoryOf(slot));
         }
-        return invalid(rs, m, existing, styles);
+        return invalid(rs, m, existing, styles, manual);
     }
 
-    private Op invalid(RandomnessSource rs, SpecModel m, List<Integer> existing, boolean[] styles) {
+    private Op invalid(RandomnessSource rs, SpecModel m, List<Integer> existing, boolean[] styles, boolean manual) {
         int slot = existing.isEmpty() ? 0 : existing.get(pick(rs, 0, existing.size() - 1));
         long start = m.exists(slot) ? m.startOf(slot) : 0;
         return switch (pick(rs, 0, 8)) {
@@ -135,7 +215,7 @@ public final class OpGenerator {
                     1 - m.memoryOf(slot));
             case 4 -> new Op.SetRegion(pick(rs, 0, 1) == 0 ? Op.OUT_OF_RANGE : Op.NO_ADDRESS_SPACE, LOG, 0, 0, false, 1, 0);
             case 5 -> new Op.Get(pick(rs, 0, 1) == 0 ? Op.OUT_OF_RANGE : Op.NO_ADDRESS_SPACE, pick(rs, 0, 1) == 0);
-            case 6 -> hasSwitch ? new Op.Switch(pick(rs, 0, 1) == 0 ? Op.OUT_OF_RANGE : Op.NO_ADDRESS_SPACE)
+            case 6 -> hasSwitch && !manual ? new Op.Switch(pick(rs, 0, 1) == 0 ? Op.OUT_OF_RANGE : Op.NO_ADDRESS_SPACE)
                     : new Op.Get(Op.OUT_OF_RANGE, false);
             case 7 -> {
                 int any = pick(rs, 0, SpecModel.SLOT_IDS - 1);

@@ -13,9 +13,14 @@ import org.dirtylog.spi.KvmApi;
  * harvest. It knows nothing of bitmaps' layout, SRCU or write protection; it is the user-space
  * contract of semantics §1-§3 (and RFC 4.39/4.40, api.rst 4.8/4.35) and nothing more.
  *
+ * <p>Manual protect (§8): the VM's mode ({@code KVM_ENABLE_CAP} of
+ * {@code KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2}, checked against the mask the backend reports); in
+ * manual mode GET reports without clearing, and {@code KVM_CLEAR_DIRTY_LOG} (in either mode)
+ * removes the pages it names; with INITIALLY_SET a bitmap allocated then starts with every page.
+ *
  * <p>Where the specification leaves a choice, the model allows both: deleting a slot that does
- * not exist may return 0 or -EINVAL; after {@code KVM_GET_DIRTY_LOG} failed with -EFAULT the
- * pages it would have reported may or may not be reported later (§2 G4).
+ * not exist may return 0 or -EINVAL; after {@code KVM_GET_DIRTY_LOG} failed with -EFAULT in
+ * legacy mode the pages it would have reported may or may not be reported later (§2 G4).
  */
 public final class SpecModel {
 
@@ -63,6 +68,20 @@ public final class SpecModel {
     }
 
     private final Map<Integer, SlotState> slots = new TreeMap<>();
+    /** What KVM_CHECK_EXTENSION(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2) reports: 0 without manual protect. */
+    private final long manualMask;
+    /** The VM's manual-protect mode: args[0] of the last successful KVM_ENABLE_CAP, 0 before any. */
+    private long manual;
+
+    /** Returns the model of a backend without manual protect. */
+    public SpecModel() {
+        this(0);
+    }
+
+    /** Returns the model of a backend whose manual-protect mask is {@code manualMask}. */
+    public SpecModel(long manualMask) {
+        this.manualMask = manualMask;
+    }
 
     /** Returns the size in pages of slot id {@code slot}'s normal region. */
     public static long sizeOf(int slot) {
@@ -116,6 +135,17 @@ public final class SpecModel {
         return s == null ? 0 : s.memory;
     }
 
+    /** Returns the pages of slot {@code slot} a GET must report now, empty when it has no log. */
+    public Set<Long> dirtyOf(int slot) {
+        SlotState s = slots.get(slot);
+        return s == null || !s.logged() ? Set.of() : Set.copyOf(s.dirty);
+    }
+
+    /** Returns true while manual protect is on. */
+    public boolean manualProtect() {
+        return (manual & KvmApi.KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE) != 0;
+    }
+
     /** Returns what the specification allows for {@code op} and applies its effect to the model. */
     public Expectation apply(Op op) {
         return switch (op) {
@@ -123,6 +153,8 @@ public final class SpecModel {
             case Op.Write w -> write(w);
             case Op.Get g -> get(g);
             case Op.Switch sw -> switchLog(sw);
+            case Op.EnableManualProtect e -> enableManualProtect(e);
+            case Op.Clear c -> clear(c);
         };
     }
 
@@ -157,7 +189,9 @@ public final class SpecModel {
             }
         }
         if (old == null) {
-            slots.put(r.slot(), new SlotState(start, r.npages(), r.flags(), r.memory()));
+            SlotState created = new SlotState(start, r.npages(), r.flags(), r.memory());
+            slots.put(r.slot(), created);
+            newBitmap(created);
             return Expectation.of(0);
         }
         boolean wasLogged = old.logged();
@@ -167,6 +201,52 @@ public final class SpecModel {
             // Logging turned on gets a fresh bitmap (§3 S3), turned off frees it (§3 S4); a move keeps it (§3 S5).
             old.dirty.clear();
             old.may.clear();
+            newBitmap(old);
+        }
+        return Expectation.of(0);
+    }
+
+    /** A bitmap allocated now: all pages dirty under INITIALLY_SET (§8 M3), else clean. */
+    private void newBitmap(SlotState s) {
+        if (s.logged() && (manual & KvmApi.KVM_DIRTY_LOG_INITIALLY_SET) != 0) {
+            for (long p = 0; p < s.npages; p++) {
+                s.dirty.add(p);
+            }
+        }
+    }
+
+    private Expectation enableManualProtect(Op.EnableManualProtect e) {
+        // kvm_vm_ioctl_enable_cap_generic: ENABLE alone is always allowed, the full mask only with ENABLE.
+        long allowed = (e.args0() & KvmApi.KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE) != 0 ? manualMask
+                : KvmApi.KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE;
+        if (manualMask == 0 || e.flags() != 0 || (e.args0() & ~allowed) != 0) {
+            return Expectation.of(EINVAL);
+        }
+        manual = e.args0();
+        return Expectation.of(0);
+    }
+
+    private Expectation clear(Op.Clear c) {
+        // Check order of kvm_clear_dirty_log_protect (§8 C2).
+        if (c.slot() < 0 || (c.firstPage() & 63) != 0) {
+            return Expectation.of(EINVAL);
+        }
+        SlotState s = slots.get(c.slot());
+        if (s == null || !s.logged()) {
+            return Expectation.of(ENOENT);
+        }
+        long left = s.npages - c.firstPage();
+        if (c.firstPage() > s.npages || c.numPages() > left || (c.numPages() < left && (c.numPages() & 63) != 0)) {
+            return Expectation.of(EINVAL);
+        }
+        if (c.badBuffer() && c.numPages() > 0) {
+            return Expectation.of(EFAULT);
+        }
+        for (long p : c.pages()) {
+            if (p >= c.firstPage() && p < c.firstPage() + c.numPages()) {
+                s.dirty.remove(p);
+                s.may.remove(p);
+            }
         }
         return Expectation.of(0);
     }
@@ -193,9 +273,14 @@ public final class SpecModel {
             return Expectation.of(ENOENT);
         }
         if (g.badBuffer()) {
-            s.may.addAll(s.dirty);
-            s.dirty.clear();
+            if (!manualProtect()) {
+                s.may.addAll(s.dirty);
+                s.dirty.clear();
+            }
             return Expectation.of(EFAULT);
+        }
+        if (manualProtect()) {
+            return Expectation.harvest(Set.of(0L), s.dirty, s.may);
         }
         return harvest(s, Set.of(0L));
     }
