@@ -34,6 +34,8 @@ final class KvmIoctls {
     static final long KVM_CREATE_VCPU = io(0x41);
     static final long KVM_GET_DIRTY_LOG = iow(0x42, KvmStructs.KVM_DIRTY_LOG);
     static final long KVM_SET_USER_MEMORY_REGION = iow(0x46, KvmStructs.KVM_USERSPACE_MEMORY_REGION);
+    static final long KVM_ENABLE_CAP = iow(0xa3, KvmStructs.KVM_ENABLE_CAP);
+    static final long KVM_RESET_DIRTY_RINGS = io(0xc7);
 
     // vcpu ioctls
     static final long KVM_RUN = io(0x80);

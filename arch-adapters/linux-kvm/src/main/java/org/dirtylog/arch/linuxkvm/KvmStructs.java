@@ -30,6 +30,14 @@ final class KvmStructs {
             ValueLayout.JAVA_LONG.withName("dirty_bitmap"))
             .withName("kvm_dirty_log");
 
+    /** {@code struct kvm_enable_cap} (104 bytes), argument of KVM_ENABLE_CAP. */
+    static final StructLayout KVM_ENABLE_CAP = MemoryLayout.structLayout(
+            ValueLayout.JAVA_INT.withName("cap"),
+            ValueLayout.JAVA_INT.withName("flags"),
+            MemoryLayout.sequenceLayout(4, ValueLayout.JAVA_LONG).withName("args"),
+            MemoryLayout.sequenceLayout(64, ValueLayout.JAVA_BYTE).withName("pad"))
+            .withName("kvm_enable_cap");
+
     /** {@code struct kvm_regs} (144 bytes): the general-purpose registers, rip and rflags. */
     static final StructLayout KVM_REGS = MemoryLayout.structLayout(
             ValueLayout.JAVA_LONG.withName("rax"), ValueLayout.JAVA_LONG.withName("rbx"),
@@ -136,6 +144,8 @@ final class KvmStructs {
     static final int KVM_EXIT_FAIL_ENTRY = 9;
     /** {@code KVM_EXIT_INTERNAL_ERROR}: KVM could not emulate an instruction. */
     static final int KVM_EXIT_INTERNAL_ERROR = 17;
+    /** {@code KVM_EXIT_DIRTY_RING_FULL}: the vCPU's dirty ring is soft-full; harvest and reset it first. */
+    static final int KVM_EXIT_DIRTY_RING_FULL = 31;
 
     /** {@code KVM_EXIT_IO_OUT}: the {@code io.direction} of an OUT instruction. */
     static final int KVM_EXIT_IO_OUT = 1;

@@ -10,6 +10,7 @@ import org.dirtylog.spi.Capability;
 import org.dirtylog.spi.DirtyLogBackend;
 import org.dirtylog.spi.Errno;
 import org.dirtylog.spi.IoctlResult;
+import org.dirtylog.spi.KvmApi;
 
 /**
  * {@code linux-kvm}: the host kernel's KVM through {@code /dev/kvm}, driven with the Foreign
@@ -21,12 +22,12 @@ public final class LinuxKvmBackend implements DirtyLogBackend {
     /** The name users pass to {@code --backend}. */
     public static final String NAME = "linux-kvm";
 
-    private static final Capabilities CAPABILITIES = new Capabilities(
-            EnumSet.of(Capability.GET_DIRTY_LOG, Capability.MEMSLOT_MOVE, Capability.GUEST_WRITES,
-                    Capability.RANDOM_WRITES),
-            0, GuestProgram.MAX_VCPUS, GuestProgram.KIT_BASE, GuestProgram.KIT_LIMIT);
+    private static final EnumSet<Capability> ALWAYS = EnumSet.of(Capability.GET_DIRTY_LOG, Capability.MEMSLOT_MOVE,
+            Capability.GUEST_WRITES, Capability.RANDOM_WRITES, Capability.SEQUENTIAL_WRITES);
 
     private final Path device;
+    // Asked once, on first use: what the kernel behind the device reports.
+    private volatile Capabilities capabilities;
 
     /** Returns the backend for {@code /dev/kvm}; touches nothing until asked. */
     public LinuxKvmBackend() {
@@ -45,7 +46,8 @@ public final class LinuxKvmBackend implements DirtyLogBackend {
 
     @Override
     public String description() {
-        return "the host kernel's KVM through /dev/kvm (FFM, x86-64 long-mode guest; KVM_GET_DIRTY_LOG only)";
+        return "the host kernel's KVM through /dev/kvm (FFM, x86-64 long-mode guest; KVM_GET_DIRTY_LOG, and the"
+                + " dirty ring where the kernel reports it)";
     }
 
     /**
@@ -83,9 +85,49 @@ public final class LinuxKvmBackend implements DirtyLogBackend {
                 + " (sudo usermod -aG kvm $USER, then log in again) or run as root");
     }
 
+    /**
+     * Returns what the kernel offers: always GET, memslot moves and the guest's writes; the dirty
+     * ring when {@code KVM_CHECK_EXTENSION} of {@code KVM_CAP_DIRTY_LOG_RING} or
+     * {@code _ACQ_REL} on {@code /dev/kvm} is non-zero (asked once; none when the device cannot
+     * be opened).
+     */
     @Override
     public Capabilities capabilities() {
-        return CAPABILITIES;
+        Capabilities c = capabilities;
+        if (c == null) {
+            c = new Capabilities(features(largestRing(device)), 0, GuestProgram.MAX_VCPUS, GuestProgram.KIT_BASE,
+                    GuestProgram.KIT_LIMIT);
+            capabilities = c;
+        }
+        return c;
+    }
+
+    /** Returns the features of a kernel whose largest dirty ring is {@code ringBytes} (0: none). */
+    static EnumSet<Capability> features(long ringBytes) {
+        EnumSet<Capability> features = EnumSet.copyOf(ALWAYS);
+        if (ringBytes > 0) {
+            features.add(Capability.DIRTY_LOG_RING);
+        }
+        return features;
+    }
+
+    /** Returns the larger of {@code KVM_CHECK_EXTENSION(192)} and {@code (223)} on the system fd, 0 when unusable. */
+    private static long largestRing(Path device) {
+        if (!Files.exists(device)) {
+            return 0;
+        }
+        IoctlResult<Kvm> opened = Kvm.open(device.toString());
+        if (!(opened instanceof IoctlResult.Ok<Kvm> ok)) {
+            return 0;
+        }
+        try (Kvm kvm = ok.value()) {
+            long largest = 0;
+            for (int cap : new int[] {KvmApi.KVM_CAP_DIRTY_LOG_RING, KvmApi.KVM_CAP_DIRTY_LOG_RING_ACQ_REL}) {
+                IoctlResult<Integer> bytes = kvm.checkExtension(cap);
+                largest = Math.max(largest, bytes.isOk() ? bytes.value() : 0);
+            }
+            return largest;
+        }
     }
 
     /**

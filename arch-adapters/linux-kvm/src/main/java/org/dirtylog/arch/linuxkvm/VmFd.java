@@ -25,6 +25,10 @@ final class VmFd implements AutoCloseable {
             KvmStructs.KVM_DIRTY_LOG.withName("log"), Syscalls.CAPTURE_LAYOUT.withName("capture"));
     private static final long LOG_CAPTURE = KvmStructs.offsetOf(LOG_ARGS, "capture");
 
+    private static final long CAP_CAP = KvmStructs.offsetOf(KvmStructs.KVM_ENABLE_CAP, "cap");
+    private static final long CAP_FLAGS = KvmStructs.offsetOf(KvmStructs.KVM_ENABLE_CAP, "flags");
+    private static final long CAP_ARGS = KvmStructs.offsetOf(KvmStructs.KVM_ENABLE_CAP, "args");
+
     private final OwnedFd fd;
     private final Arena arena = Arena.ofShared();
     // A harvest takes the spare block (or allocates its own when another harvest holds it), so the
@@ -90,6 +94,32 @@ final class VmFd implements AutoCloseable {
             args.set(ValueLayout.JAVA_LONG, LOG_BITMAP, dirtyBitmap);
             return Syscalls.ioctl(n, KvmIoctls.KVM_GET_DIRTY_LOG, args.address(), args.asSlice(LOG_CAPTURE));
         }));
+    }
+
+    /**
+     * {@code KVM_ENABLE_CAP} on the VM ({@code kvm_vm_ioctl_enable_cap_generic}, then the
+     * architecture's {@code kvm_vm_ioctl_enable_cap}): enables {@code capability} with
+     * {@code flags} and {@code args[0] = args0} (the other arguments 0); returns 0.
+     * Errors: those of the capability, {@code -EINVAL} for one the kernel does not know.
+     */
+    IoctlResult<Integer> enableCap(int capability, int flags, long args0) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment cap = arena.allocate(KvmStructs.KVM_ENABLE_CAP);
+            // Native memory: zeroed by allocate (args[1..3], pad); the kernel copies it in during the call.
+            cap.set(ValueLayout.JAVA_INT, CAP_CAP, capability);
+            cap.set(ValueLayout.JAVA_INT, CAP_FLAGS, flags);
+            cap.set(ValueLayout.JAVA_LONG, CAP_ARGS, args0);
+            return IoctlResult.ofKernelReturn(fd.ioctl(KvmIoctls.KVM_ENABLE_CAP, cap.address()));
+        }
+    }
+
+    /**
+     * {@code KVM_RESET_DIRTY_RINGS} ({@code kvm_vm_ioctl_reset_dirty_pages}): zeroes the harvested
+     * prefix of every vCPU's ring, re-arms tracking of those pages, flushes TLBs and returns how
+     * many entries it reset. Errors: {@code -EINVAL} without a ring. TLA+: ResetEntry, ResetEnd.
+     */
+    IoctlResult<Integer> resetDirtyRings() {
+        return IoctlResult.ofKernelReturn(fd.ioctl(KvmIoctls.KVM_RESET_DIRTY_RINGS, 0));
     }
 
     /**

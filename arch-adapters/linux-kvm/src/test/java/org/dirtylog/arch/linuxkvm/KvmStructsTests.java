@@ -17,6 +17,7 @@ class KvmStructsTests {
         return switch (name) {
             case "kvm_userspace_memory_region" -> KvmStructs.KVM_USERSPACE_MEMORY_REGION;
             case "kvm_dirty_log" -> KvmStructs.KVM_DIRTY_LOG;
+            case "kvm_enable_cap" -> KvmStructs.KVM_ENABLE_CAP;
             case "kvm_regs" -> KvmStructs.KVM_REGS;
             case "kvm_segment" -> KvmStructs.KVM_SEGMENT;
             case "kvm_dtable" -> KvmStructs.KVM_DTABLE;
@@ -30,6 +31,7 @@ class KvmStructsTests {
     @CsvSource({
         "kvm_userspace_memory_region, 32",
         "kvm_dirty_log, 16",
+        "kvm_enable_cap, 104",
         "kvm_regs, 144",
         "kvm_segment, 24",
         "kvm_dtable, 16",
@@ -49,6 +51,10 @@ class KvmStructsTests {
         "kvm_userspace_memory_region, userspace_addr, 24",
         "kvm_dirty_log, slot, 0",
         "kvm_dirty_log, dirty_bitmap, 8",
+        "kvm_enable_cap, cap, 0",
+        "kvm_enable_cap, flags, 4",
+        "kvm_enable_cap, args, 8",
+        "kvm_enable_cap, pad, 40",
         "kvm_regs, rdi, 40",
         "kvm_regs, rip, 128",
         "kvm_regs, rflags, 136",
