@@ -90,6 +90,10 @@ final class ConcurrencyChecks {
         oracle(s, Harvester.Style.GET, false);
     }
 
+    static void noLostWriteWithTheDirtyRing(Scenario s) {
+        oracle(s, Harvester.Style.RING, false);
+    }
+
     static void harvestsReportOnlyRecentWrites(Scenario s) {
         oracle(s, Harvester.Style.GET, true);
     }
@@ -209,7 +213,7 @@ final class ConcurrencyChecks {
         if (precision) {
             checkPrecision(snapshots, harvests, stopTime);
         } else {
-            checkNoLostWrite(snapshots, harvests, startTime, stopTime);
+            checkNoLostWrite(snapshots, harvests, startTime, stopTime, harvester);
         }
         s.recorder().summarise(iterations + " iterations of " + vcpus + " vCPUs, " + total + " guest writes, " + harvests.size()
                 + " harvests (" + style.name() + ")");
@@ -236,7 +240,7 @@ final class ConcurrencyChecks {
     }
 
     private static void checkNoLostWrite(List<Snapshot> snapshots, List<Harvest> harvests, long[] startTime,
-                                         long[] stopTime) {
+                                         long[] stopTime, Harvester harvester) {
         List<String> lost = new ArrayList<>();
         int count = 0;
         for (int p = 0; p < NPAGES; p++) {
@@ -265,9 +269,10 @@ final class ConcurrencyChecks {
                 if (!reported) {
                     count++;
                     if (lost.size() < 5) {
+                        String more = harvester.explain(p);
                         lost.add("page " + p + ": iteration " + value + " written between the reads "
                                 + snapshots.get(a).when() + " and " + snapshots.get(a + 1).when() + ", reported by none of "
-                                + could);
+                                + could + (more.isEmpty() ? "" : " (" + more + ")"));
                     }
                 }
             }
