@@ -46,9 +46,13 @@ public record DirtyGfn(int flags, int slot, long offset) {
         return asId << KvmApi.ADDRESS_SPACE_SHIFT | id;
     }
 
-    /** Returns the ring position of the {@code index}-th entry ever pushed into a ring of {@code entries}. */
+    /**
+     * Returns the ring position of the {@code index}-th entry ever pushed into a ring of
+     * {@code entries} entries, a power of two as every ring's size is ({@code KVM_ENABLE_CAP}
+     * refuses others): {@code index mod entries}, for indices past 2^63 too.
+     */
     public static long position(long index, long entries) {
-        return Long.remainderUnsigned(index, entries);
+        return index & (entries - 1);
     }
 
     /**
