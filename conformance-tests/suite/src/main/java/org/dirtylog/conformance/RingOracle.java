@@ -4,6 +4,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.BitSet;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -51,7 +52,9 @@ final class RingOracle {
     /** Wedged: a vCPU stays ring-full although this many harvests in a row found nothing in its ring. */
     private static final int EMPTY_FULL_HARVESTS = 2;
     private static final long POLL_NANOS = 20_000;
-    private static final int EXAMPLES = 4;
+    private static final int EXAMPLES = 3;
+    /** Lost pages explained before the most telling {@link #EXAMPLES} are picked. */
+    private static final int CANDIDATES = 64;
 
     /** The selftest's allowances for a reported page that does not hold the current iteration. */
     enum Allowance {
@@ -253,10 +256,13 @@ final class RingOracle {
         Expect.that(h.reset() == h.taken().size(), "KVM_RESET_DIRTY_RINGS in " + record.describe() + ", iteration "
                 + iteration, "the " + h.taken().size() + " entries the collector marked RESET",
                 h.reset() < 0 ? Errno.fromKernelReturn(h.reset()).toString() : String.valueOf(h.reset()));
+        for (RingCollector.Harvested e : h.taken()) {
+            emptyFullHarvests.put(e.vcpu(), 0);
+        }
         for (int v : full) {
+            // Only ring-full harvests in a row that found nothing in this ring, with no harvest in between that did.
             boolean empty = h.taken().stream().noneMatch(e -> e.vcpu() == v);
             int streak = empty ? emptyFullHarvests.merge(v, 1, Integer::sum) : 0;
-            emptyFullHarvests.put(v, streak);
             if (streak >= EMPTY_FULL_HARVESTS) {
                 long fetch = collector.fetchIndex(v);
                 return "vcpu" + v + " stopped with KVM_EXIT_DIRTY_RING_FULL again although " + streak + " harvests in a"
@@ -292,7 +298,7 @@ final class RingOracle {
                     continue;
                 }
                 lost++;
-                if (examples.size() < EXAMPLES) {
+                if (examples.size() < CANDIDATES) {
                     String from = k == 0 ? "the read before any write"
                             : "the read after " + harvests.get(k - 1).describe();
                     examples.add(explainLost(iteration, p, before[p], from, next, nextButOne));
@@ -300,9 +306,13 @@ final class RingOracle {
             }
         }
         if (lost > 0) {
+            // The examples a reader learns most from first: a sequential writer's ring that shows where the entry went.
+            examples.sort(Comparator.comparingInt(e -> e.contains("the ring wrapped") ? 0
+                    : e.contains("no entry was pushed") ? 1 : 2));
             throw new RuleFailure("iteration " + iteration + ": pages whose value changed between the reads after two"
                     + " harvests", "an entry for each in the next harvest, or the one after it when the write raced"
-                    + " with the next", lost + " page(s) without one. " + String.join(" || ", examples)
+                    + " with the next", lost + " page(s) without one. "
+                    + String.join(" || ", examples.subList(0, Math.min(EXAMPLES, examples.size())))
                     + " || iteration " + iteration + ": " + iterationStory(iteration));
         }
     }
@@ -315,8 +325,9 @@ final class RingOracle {
                 .append(" and the read after ").append(next.describe()).append("; collected by neither it")
                 .append(next.trigger() == Trigger.STOPPED || nextButOne == null ? "" : " nor " + nextButOne.describe());
         for (int v = 0; v < vcpus; v++) {
-            b.append(". vcpu").append(v).append(sequentialWriter(v, iteration) ? " (sequential writer)" : " (random writer)")
-                    .append(": ").append(neighbours(v, page));
+            boolean sequential = sequentialWriter(v, iteration);
+            b.append(". vcpu").append(v).append(sequential ? " (sequential writer)" : " (random writer)").append(": ")
+                    .append(sequential ? neighbours(v, page) : mentions(v, page));
         }
         return b.toString();
     }
@@ -347,9 +358,18 @@ final class RingOracle {
                     + after.position(entries) + ") page " + got + " in harvest " + after.harvest() + ": " + why
                     + "; entries around: " + logAround(log, j + 1, entries);
         }
-        long mentions = log.stream().filter(h -> h.entry().offset() == page).count();
-        return mentions == 0 ? "no entry for it this iteration (" + log.size() + " entries collected)"
-                : mentions + " entr" + (mentions == 1 ? "y" : "ies") + " for it this iteration, none in the harvests above";
+        return mentions(vcpu, page) + " (nor one for page " + previous + " followed by another page)";
+    }
+
+    /** Returns where vCPU {@code vcpu}'s ring had entries for {@code page} this iteration. */
+    private String mentions(int vcpu, int page) {
+        long entries = collector.ring().entries();
+        List<RingCollector.Harvested> log = collector.log().stream().filter(h -> h.vcpu() == vcpu).toList();
+        List<String> at = log.stream().filter(h -> h.entry().offset() == page).limit(4)
+                .map(h -> "index " + h.index() + " (position " + h.position(entries) + ", harvest " + h.harvest() + ")")
+                .toList();
+        return at.isEmpty() ? "no entry for page " + page + " this iteration (" + log.size() + " entries collected)"
+                : "entries for page " + page + " this iteration, none in the harvests above: " + String.join(", ", at);
     }
 
     private static String logAround(List<RingCollector.Harvested> log, int at, long entries) {
