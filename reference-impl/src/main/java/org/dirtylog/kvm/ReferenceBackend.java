@@ -57,10 +57,11 @@ public abstract class ReferenceBackend implements DirtyLogBackend {
         return Availability.AVAILABLE;
     }
 
+    /** Returns every capability but the dirty ring's, which the core does not implement. */
     @Override
     public final Capabilities capabilities() {
-        return new Capabilities(EnumSet.allOf(Capability.class), Vm.USER_DIRTY_LOG_GENERATION,
-                Vm.MAX_VCPUS, 0, Vm.GUEST_PHYS_LIMIT);
+        return new Capabilities(EnumSet.complementOf(EnumSet.of(Capability.DIRTY_LOG_RING, Capability.SEQUENTIAL_WRITES)),
+                Vm.USER_DIRTY_LOG_GENERATION, Vm.MAX_VCPUS, 0, Vm.GUEST_PHYS_LIMIT);
     }
 
     @Override
