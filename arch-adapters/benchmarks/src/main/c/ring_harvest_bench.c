@@ -193,7 +193,7 @@ int main(int argc, char **argv)
 	uint64_t fetch = 0, checksum = 0;
 
 	for (int r = 0; r < rounds + WARMUP_ROUNDS; r++) {
-		guest_writes(vcpu, run, 0, per_round, r + 1);
+		guest_writes(vcpu, run, 0, per_round, 1);
 		int64_t t0 = now_ns();
 		uint64_t taken = 0;
 		for (;;) {

@@ -94,11 +94,12 @@ public final class KvmRingBench {
             long[] collect = new long[rounds];
             long fetch = 0;
             long[] sums = new long[1];
+            // One list for every round: no allocation of this thread's competes with the timed part for the CPUs.
+            List<GuestWrite> writes = new ArrayList<>(perRound);
+            for (long p = 0; p < perRound; p++) {
+                writes.add(new GuestWrite(SLOT_GPA + p * KvmApi.PAGE_SIZE, p + 1));
+            }
             for (int r = 0; r < rounds + WARMUP_ROUNDS; r++) {
-                List<GuestWrite> writes = new ArrayList<>(perRound);
-                for (long p = 0; p < perRound; p++) {
-                    writes.add(new GuestWrite(SLOT_GPA + p * KvmApi.PAGE_SIZE, r + 1));
-                }
                 VcpuRun run = vcpu.runWritesUntilExit(writes).value();
                 if (run.exit() != VcpuExit.DONE || run.writes() != perRound) {
                     throw new IllegalStateException("guest writes ended with " + run);
