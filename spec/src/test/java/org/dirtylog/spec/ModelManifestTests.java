@@ -193,6 +193,19 @@ class ModelManifestTests {
     }
 
     @Test
+    void theRingsWrongCollectorsAndTheMissingSoftFullExitAreExpectedToFailAndTheReferenceToHold() {
+        assertEquals("violates:NoLostWrite", manifest.byName("ring-read-before-reset").orElseThrow().expected());
+        assertEquals("violates:NoLostWrite", manifest.byName("ring-collector-skips").orElseThrow().expected());
+        assertEquals("violates:NoLostWrite", manifest.byName("ring-no-kick").orElseThrow().expected());
+        assertEquals("violates:RingNeverOverwrites", manifest.byName("ring-no-soft-full-exit").orElseThrow().expected());
+        for (String name : List.of("ring-reference", "ring-reference-liveness", "ring-no-pml")) {
+            ModelEntry model = manifest.byName(name).orElseThrow();
+            assertEquals(TlcResult.HOLDS, model.expected(), name);
+            assertEquals("ci", model.tier(), name);
+        }
+    }
+
+    @Test
     void checkingLeavesNoTlcFilesInTheSourceTreeNorInItsWorkDirectory(@TempDir Path work) throws Exception {
         ModelEntry model = manifest.byName("x86-rfc").orElseThrow();
         TlcResult result = new TlcRunner(work).run(modelsDir.resolve(model.folder()), model.moduleName(),

@@ -20,7 +20,9 @@ public interface BackendVm extends AutoCloseable {
     /**
      * {@code KVM_CHECK_EXTENSION}: returns the capability's value, 0 when it is absent.
      * The kit asks {@link KvmApi#KVM_CAP_USER_DIRTY_LOG}, {@link KvmApi#KVM_CAP_NR_MEMSLOTS} and
-     * {@link KvmApi#KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2} (the mask of manual-protect flags).
+     * {@link KvmApi#KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2} (the mask of manual-protect flags);
+     * with {@link Capability#DIRTY_LOG_RING} also {@link KvmApi#KVM_CAP_DIRTY_LOG_RING} and
+     * {@link KvmApi#KVM_CAP_DIRTY_LOG_RING_ACQ_REL} (the largest ring in bytes, 0 when not offered).
      */
     IoctlResult<Integer> checkExtension(long capability);
 
@@ -143,6 +145,47 @@ public interface BackendVm extends AutoCloseable {
 
     /** {@code KVM_CREATE_VCPU}: creates vCPU {@code id}. Errors: {@code -EINVAL}, {@code -EEXIST}. */
     IoctlResult<BackendVcpu> createVcpu(int id);
+
+    /**
+     * {@code KVM_ENABLE_CAP(KVM_CAP_DIRTY_LOG_RING or KVM_CAP_DIRTY_LOG_RING_ACQ_REL)} on the VM
+     * ({@code kvm_vm_ioctl_enable_dirty_log_ring}): gives every vCPU created from now on a dirty
+     * ring of {@code args0} bytes, read as the kernel's {@code u32} ({@code args0 / 16} entries of
+     * {@link DirtyGfn}), and returns 0. From then on logged memslots get no dirty bitmap and
+     * {@link #getDirtyLog} answers {@code -ENXIO} before any other check. {@code flags} is ignored,
+     * as by the kernel. Errors in the kernel's check order: {@code -EINVAL} ({@code capability}
+     * is not one {@link #checkExtension} reports non-zero, 7a2726ec), {@code -EINVAL} (size 0 or
+     * not a power of two), {@code -EINVAL} (smaller than the page size or than the reserved
+     * entries, {@code (64 + log-buffer size) x 16}), {@code -E2BIG} (larger than
+     * {@code KVM_CHECK_EXTENSION} reports), {@code -EINVAL} (a ring is already enabled, by either
+     * capability), {@code -EINVAL} (a vCPU has been created). A failed call changes nothing.
+     * TLA+ (spec/models/ring): the ring of RingSize entries the model starts with.
+     *
+     * <p>Requires {@link Capability#DIRTY_LOG_RING}. The default answers as a kernel whose
+     * architecture has no ring does: {@code KVM_CHECK_EXTENSION} of both capabilities is 0 there,
+     * so {@code kvm_vm_ioctl_enable_cap_generic} returns {@code -EINVAL}.
+     */
+    default IoctlResult<Integer> enableDirtyLogRing(int capability, int flags, long args0) {
+        return IoctlResult.err(Errno.EINVAL);
+    }
+
+    /**
+     * {@code KVM_RESET_DIRTY_RINGS} ({@code kvm_vm_ioctl_reset_dirty_pages}): for every vCPU in
+     * order, walks its ring from the kernel's reset index while entries carry
+     * {@link DirtyGfn#KVM_DIRTY_GFN_F_RESET}; zeroes each such entry (store-release), re-arms
+     * tracking of its page so that the next store to it is pushed again, and stops at the first
+     * entry without RESET (an entry not yet harvested, or a free one): only the contiguous
+     * harvested prefix is reset. Flushes remote TLBs if anything was reset, then returns the
+     * number of entries reset over all vCPUs. The caller must read the harvested pages only after
+     * this returns (api.rst 8.29). Errors: {@code -EINVAL} when no ring is enabled.
+     * TLA+: ResetEntry (each entry), ResetEnd (the return).
+     *
+     * <p>Requires {@link Capability#DIRTY_LOG_RING}. The default answers as a kernel without a
+     * ring does, {@code -EINVAL} (the ioctl exists in every kernel since 5.11 and checks
+     * {@code kvm->dirty_ring_size} first).
+     */
+    default IoctlResult<Integer> resetDirtyRings() {
+        return IoctlResult.err(Errno.EINVAL);
+    }
 
     /** Destroys the VM, its vCPUs and every resource it holds. Idempotent; never throws. */
     @Override

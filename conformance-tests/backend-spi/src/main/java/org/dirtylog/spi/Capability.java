@@ -29,7 +29,23 @@ public enum Capability {
      * allocated dirty bitmap starts with all its pages set. Needs {@link #MANUAL_DIRTY_LOG_PROTECT};
      * the reported mask has this bit too.
      */
-    DIRTY_LOG_INITIALLY_SET;
+    DIRTY_LOG_INITIALLY_SET,
+    /**
+     * The dirty ring (api.rst 8.29 {@code KVM_CAP_DIRTY_LOG_RING}, {@code _ACQ_REL}):
+     * {@code KVM_CHECK_EXTENSION} of at least one of the two capabilities returns the largest ring
+     * in bytes, {@link BackendVm#enableDirtyLogRing} turns the ring on before the first vCPU exists,
+     * {@link BackendVcpu#mmapDirtyRing} maps a vCPU's ring, {@link BackendVm#resetDirtyRings} re-arms
+     * what the collector harvested, a vCPU run ends with {@link VcpuExit#DIRTY_RING_FULL} when its
+     * ring is soft-full, and {@link BackendVcpu#kick} forces a vCPU out of guest mode.
+     */
+    DIRTY_LOG_RING,
+    /**
+     * vCPUs that store the iteration number into every page of a range in order, a new page on
+     * every store and a store every few instructions, over and over until stopped
+     * ({@link BackendVcpu#startSequentialWrites}: the kernel selftest's sequential pass, the
+     * densest writer; sparse writers hide ring bugs).
+     */
+    SEQUENTIAL_WRITES;
 
     /** Returns the name used in reports, e.g. {@code user-dirty-log}. */
     public String label() {

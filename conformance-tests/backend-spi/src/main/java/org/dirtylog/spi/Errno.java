@@ -19,6 +19,7 @@ public record Errno(int value) {
     public static final Errno ENOENT = named(2, "ENOENT");
     public static final Errno EINTR = named(4, "EINTR");
     public static final Errno EIO = named(5, "EIO");
+    public static final Errno ENXIO = named(6, "ENXIO");
     public static final Errno E2BIG = named(7, "E2BIG");
     public static final Errno EBADF = named(9, "EBADF");
     public static final Errno EAGAIN = named(11, "EAGAIN");

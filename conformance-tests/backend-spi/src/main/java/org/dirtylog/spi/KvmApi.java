@@ -38,6 +38,47 @@ public final class KvmApi {
     /** Size in bytes of the {@code struct kvm_user_dirty_log} of the RFC. */
     public static final long USER_DIRTY_LOG_SIZE = 24;
 
+    /**
+     * {@code KVM_CAP_DIRTY_LOG_RING}: {@code KVM_CHECK_EXTENSION} returns the largest ring a vCPU
+     * may have, in bytes (0: no ring with total-store-order semantics); {@code KVM_ENABLE_CAP}
+     * with {@code args[0]} = the ring size in bytes turns the ring on.
+     */
+    public static final int KVM_CAP_DIRTY_LOG_RING = 192;
+    /**
+     * {@code KVM_CAP_DIRTY_LOG_RING_ACQ_REL}: the same ring, for user space that accesses
+     * {@code flags} with load-acquire / store-release (the only ring weakly ordered
+     * architectures offer).
+     */
+    public static final int KVM_CAP_DIRTY_LOG_RING_ACQ_REL = 223;
+    /**
+     * {@code KVM_CAP_DIRTY_LOG_RING_WITH_BITMAP}: a backup bitmap for writes made without a
+     * running vCPU (arm64); the kit does not use it.
+     */
+    public static final int KVM_CAP_DIRTY_LOG_RING_WITH_BITMAP = 225;
+    /** {@code KVM_DIRTY_LOG_PAGE_OFFSET} on x86 and arm64: the page offset of a vCPU's ring in its fd. */
+    public static final long KVM_DIRTY_LOG_PAGE_OFFSET = 64;
+    /**
+     * {@code KVM_DIRTY_RING_MAX_ENTRIES} ({@code include/linux/kvm_host.h}): the most entries a
+     * ring may have in every kernel so far, so {@code KVM_CHECK_EXTENSION} answers at most
+     * 65536 x 16 bytes.
+     */
+    public static final long KVM_DIRTY_RING_MAX_ENTRIES = 65536;
+    /**
+     * {@code KVM_DIRTY_RING_RSVD_ENTRIES}: entries kept free above the soft limit, plus the CPU's
+     * log-buffer size ({@code kvm_cpu_dirty_log_size}: 512 with VMX PML, else 0).
+     */
+    public static final long KVM_DIRTY_RING_RSVD_ENTRIES = 64;
+    /** {@code KVM_EXIT_DIRTY_RING_FULL}: the {@code kvm_run.exit_reason} of a soft-full ring. */
+    public static final int KVM_EXIT_DIRTY_RING_FULL = 31;
+
+    /** {@code PROT_READ}, {@code PROT_WRITE}, {@code PROT_EXEC} of {@code mmap(2)}. */
+    public static final int PROT_READ = 0x1;
+    public static final int PROT_WRITE = 0x2;
+    public static final int PROT_EXEC = 0x4;
+    /** {@code MAP_SHARED}, {@code MAP_PRIVATE} of {@code mmap(2)}. */
+    public static final int MAP_SHARED = 0x01;
+    public static final int MAP_PRIVATE = 0x02;
+
     private KvmApi() {
     }
 

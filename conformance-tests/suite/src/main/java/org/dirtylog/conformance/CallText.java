@@ -55,6 +55,38 @@ public final class CallText {
                 + ", num_pages=" + log.numPagesUnsigned() + ", dirty_bitmap=" + bitmap + ")";
     }
 
+    /** Returns the name of a dirty-ring capability number ({@code KVM_CAP_DIRTY_LOG_RING_ACQ_REL}). */
+    public static String ringCap(int capability) {
+        return switch (capability) {
+            case KvmApi.KVM_CAP_DIRTY_LOG_RING -> "KVM_CAP_DIRTY_LOG_RING";
+            case KvmApi.KVM_CAP_DIRTY_LOG_RING_ACQ_REL -> "KVM_CAP_DIRTY_LOG_RING_ACQ_REL";
+            default -> "cap " + capability;
+        };
+    }
+
+    /** Returns {@code mmap} protection bits as C would write them ({@code PROT_READ|PROT_WRITE}). */
+    public static String prot(int prot) {
+        StringBuilder b = new StringBuilder();
+        append(b, prot, KvmApi.PROT_READ, "PROT_READ");
+        append(b, prot, KvmApi.PROT_WRITE, "PROT_WRITE");
+        append(b, prot, KvmApi.PROT_EXEC, "PROT_EXEC");
+        return b.isEmpty() ? "PROT_NONE" : b.toString();
+    }
+
+    /** Returns {@code mmap} flags as C would write them ({@code MAP_SHARED}). */
+    public static String mapFlags(int flags) {
+        StringBuilder b = new StringBuilder();
+        append(b, flags, KvmApi.MAP_SHARED, "MAP_SHARED");
+        append(b, flags, KvmApi.MAP_PRIVATE, "MAP_PRIVATE");
+        return b.isEmpty() ? "0" : b.toString();
+    }
+
+    private static void append(StringBuilder b, int bits, int bit, String name) {
+        if ((bits & bit) != 0) {
+            b.append(b.isEmpty() ? "" : "|").append(name);
+        }
+    }
+
     /** Returns {@code 0x...}. */
     public static String hex(long value) {
         return "0x" + Long.toHexString(value);

@@ -120,6 +120,17 @@ final class ConcurrencyChecks {
         noLostWrite(s, Harvester.Style.GET);
     }
 
+    /**
+     * RING-13: the selftest oracle with ring harvests. It keeps the random-writing guest (the
+     * ring rules need it anyway): a kit-driven batch of writes on a vCPU whose ring fills would
+     * end in a DIRTY_RING_FULL exit the sparse phases do not resume.
+     */
+    static void noLostWriteWithTheDirtyRing(Scenario s) {
+        long[] dense = oracle(s, Harvester.Style.RING);
+        s.recorder().summarise(vcpus(s) + " vCPUs (the backend's random-writing guest), " + dense[0] + " guest writes, "
+                + dense[1] + " harvests (RING); " + s.perturbation().settings().describe());
+    }
+
     static void harvestsReportOnlyRecentWrites(Scenario s) {
         Scenario.Slot slot = sparseSlot(s, SPARSE_NPAGES, 0);
         SparsePhases.Outcome o = sparse(s, List.of(new SparsePhases.Target(slot, Harvester.Style.GET.on(s, slot),
@@ -388,7 +399,7 @@ final class ConcurrencyChecks {
         if (total == 0) {
             throw new BackendError("the vCPUs completed no write in " + iterations + " iterations of random writes");
         }
-        checkNoLostWrite(snapshots, harvests, startTime, stopTime);
+        checkNoLostWrite(snapshots, harvests, startTime, stopTime, harvester);
         return new long[] {total, harvests.size()};
     }
 
@@ -414,7 +425,7 @@ final class ConcurrencyChecks {
     }
 
     private static void checkNoLostWrite(List<Snapshot> snapshots, List<Harvest> harvests, long[] startTime,
-                                         long[] stopTime) {
+                                         long[] stopTime, Harvester harvester) {
         List<String> lost = new ArrayList<>();
         int count = 0;
         for (int p = 0; p < NPAGES; p++) {
@@ -443,9 +454,10 @@ final class ConcurrencyChecks {
                 if (!reported) {
                     count++;
                     if (lost.size() < 5) {
+                        String more = harvester.explain(p);
                         lost.add("page " + p + ": iteration " + value + " written between the reads "
                                 + snapshots.get(a).when() + " and " + snapshots.get(a + 1).when() + ", reported by none of "
-                                + could);
+                                + could + (more.isEmpty() ? "" : " (" + more + ")"));
                     }
                 }
             }

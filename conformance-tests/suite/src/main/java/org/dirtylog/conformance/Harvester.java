@@ -1,16 +1,20 @@
 package org.dirtylog.conformance;
 
+import java.util.ArrayList;
+import java.util.List;
 import org.dirtylog.spi.Capability;
+import org.dirtylog.spi.DirtyGfn;
 import org.dirtylog.spi.IoctlResult;
 import org.dirtylog.spi.UserDirtyLog;
 
 /**
  * One of the harvest styles of the semantics note §4 and §10: {@code KVM_GET_DIRTY_LOG},
  * {@code KVM_SWITCH_DIRTY_LOG} followed by a read of the cold bitmap, or, in manual-protect mode,
- * {@code KVM_GET_DIRTY_LOG} then {@code KVM_CLEAR_DIRTY_LOG} of exactly what it returned. Each
+ * {@code KVM_GET_DIRTY_LOG} then {@code KVM_CLEAR_DIRTY_LOG} of exactly what it returned, or the dirty ring (kick,
+ * collect, {@code KVM_RESET_DIRTY_RINGS}). Each
  * returns the pages dirtied since the previous harvest of the slot.
  */
-public sealed interface Harvester permits Harvester.Get, Harvester.Switch, Harvester.GetClear {
+public sealed interface Harvester permits Harvester.Get, Harvester.Switch, Harvester.GetClear, Harvester.Ring {
 
     /** Returns the pages the backend reports as dirtied since the previous harvest. */
     default UserBitmap harvest() {
@@ -24,11 +28,21 @@ public sealed interface Harvester permits Harvester.Get, Harvester.Switch, Harve
      */
     UserBitmap harvest(Runnable atReturn);
 
-    /** The harvest styles. */
+    /**
+     * Returns what the harvester knows about page {@code page} beyond its bitmaps, for a FAIL
+     * message: nothing for the bitmap styles; for the ring, where the page's entries were and
+     * which rings came back full.
+     */
+    default String explain(long page) {
+        return "";
+    }
+
+        /** The harvest styles. */
     enum Style {
         GET(Capability.GET_DIRTY_LOG, "GET"),
         SWITCH(Capability.USER_DIRTY_LOG, "SWITCH"),
-        GET_CLEAR(Capability.MANUAL_DIRTY_LOG_PROTECT, "GET+CLEAR");
+        GET_CLEAR(Capability.MANUAL_DIRTY_LOG_PROTECT, "GET+CLEAR"),
+        RING(Capability.DIRTY_LOG_RING, "RING");
 
         private final Capability needs;
         private final String label;
@@ -59,18 +73,82 @@ public sealed interface Harvester permits Harvester.Get, Harvester.Switch, Harve
             }
         }
 
-        /** Returns a harvester of this style for {@code slot}, set up (addresses asked) if needed. */
+        /**
+         * Returns a harvester of this style for {@code slot}, set up if needed (the RFC's bitmap
+         * addresses asked; the ring enabled, which must happen before the scenario's first vCPU).
+         */
         public Harvester on(Scenario scenario, Scenario.Slot slot) {
             return switch (this) {
                 case GET -> new Get(scenario, slot);
                 case SWITCH -> Switch.start(scenario, slot);
                 case GET_CLEAR -> new GetClear(scenario, slot);
+                case RING -> Ring.start(scenario, slot);
             };
         }
 
         /** Returns GET when the backend has it, else SWITCH. */
         public static Style preferred(Scenario scenario) {
             return scenario.has(Capability.GET_DIRTY_LOG) ? GET : SWITCH;
+        }
+    }
+
+    /**
+     * Harvest with the dirty ring, the way api.rst 8.29 asks: kick every vCPU, collect every ring
+     * in order marking RESET, {@code KVM_RESET_DIRTY_RINGS} (which must return what was marked),
+     * and only then is the harvest complete; writers that waited on a full ring are resumed
+     * after it. Entries of other slots are not this slot's harvest and are left out.
+     */
+    final class Ring implements Harvester {
+        /** The ring size the style asks for: api.rst's recommendation, 64 KiB (4096 entries). */
+        static final long BYTES = 64 << 10;
+
+        private final Scenario scenario;
+        private final Scenario.Slot slot;
+        private final RingCollector collector;
+
+        private Ring(Scenario scenario, Scenario.Slot slot, RingCollector collector) {
+            this.scenario = scenario;
+            this.slot = slot;
+            this.collector = collector;
+        }
+
+        /** Returns a ring harvester for {@code slot} after enabling the ring (before any vCPU exists). */
+        public static Ring start(Scenario scenario, Scenario.Slot slot) {
+            return new Ring(scenario, slot, new RingCollector(scenario, DirtyRings.enable(scenario, BYTES)));
+        }
+
+        @Override
+        public UserBitmap harvest(Runnable atReturn) {
+            RingCollector.Harvest h = collector.harvest(atReturn);
+            Expect.that(h.reset() == h.taken().size(), "KVM_RESET_DIRTY_RINGS after harvest " + h.number(),
+                    "the " + h.taken().size() + " entries marked RESET", CallText.show(IoctlResult.ofKernelReturn(h.reset())));
+            scenario.resumeWritersOnFullRings();
+            List<Long> pages = new ArrayList<>();
+            for (RingCollector.Harvested e : h.taken()) {
+                if (e.entry().slot() == DirtyGfn.slotOf(0, slot.id())) {
+                    Expect.that(e.entry().offset() >= 0 && e.entry().offset() < slot.npages(), "entry " + e.index()
+                            + " of vcpu" + e.vcpu() + "'s ring", "an offset below " + slot.npages(), e.entry().toString());
+                    pages.add(e.entry().offset());
+                }
+            }
+            UserBitmap bitmap = UserBitmap.of(slot.npages(), pages);
+            scenario.recorder().note("pages of slot " + slot.id() + " in the entries", bitmap.describe());
+            return bitmap;
+        }
+
+        @Override
+        public String explain(long page) {
+            long entries = collector.ring().entries();
+            List<String> seen = new ArrayList<>();
+            for (RingCollector.Harvested h : collector.log()) {
+                if (h.entry().slot() == DirtyGfn.slotOf(0, slot.id()) && h.entry().offset() == page && seen.size() < 4) {
+                    seen.add("vcpu" + h.vcpu() + " ring index " + h.index() + " (position " + h.position(entries)
+                            + ") in ring harvest " + h.harvest());
+                }
+            }
+            return "entries for page " + page + ": " + (seen.isEmpty() ? "none" : String.join(", ", seen))
+                    + "; " + collector.fullRings() + "; writers resumed after KVM_EXIT_DIRTY_RING_FULL: "
+                    + scenario.resumedAfterRingFull();
         }
     }
 

@@ -13,8 +13,9 @@ import org.dirtylog.spi.Capability;
  * The rules a backend is certified against, in report order. Ids are stable: a rule that
  * changes meaning gets a new id. Sources: the RFC ({@code /work/shared/seed}, sections 4.39 and
  * 4.40), the kernel's {@code api.rst} (4.8 {@code KVM_GET_DIRTY_LOG}, 4.35
- * {@code KVM_SET_USER_MEMORY_REGION}), the kit's semantics note ({@code §n}) and the TLA+
- * properties of {@code spec/models/dirtylog/DirtyLog.tla}.
+ * {@code KVM_SET_USER_MEMORY_REGION}, 8.29 the dirty ring), the kernel source where the note
+ * was wrong, the kit's semantics note ({@code §n}) and the TLA+ properties of
+ * {@code spec/models/dirtylog/DirtyLog.tla} and {@code spec/models/ring/DirtyRing.tla}.
  */
 public final class RuleCatalogue {
 
@@ -27,6 +28,9 @@ public final class RuleCatalogue {
     private static final Capability MOVE = Capability.MEMSLOT_MOVE;
     private static final Capability MANUAL = Capability.MANUAL_DIRTY_LOG_PROTECT;
     private static final Capability INITIALLY_SET = Capability.DIRTY_LOG_INITIALLY_SET;
+    private static final Capability RING = Capability.DIRTY_LOG_RING;
+    private static final Capability SEQUENTIAL = Capability.SEQUENTIAL_WRITES;
+    private static final Capability RANDOM = Capability.RANDOM_WRITES;
 
     private static final List<Rule> RULES = List.of(
             must("CAP-01", CapabilityChecks::userDirtyLogGenerationMatchesTheIoctls,
@@ -229,7 +233,75 @@ public final class RuleCatalogue {
                     + "harvests of every kind the backend has (each slot's kind drawn per sequence; KVM_CAP_NR_MEMSLOTS - 1 "
                     + "is one of the slot ids), manual protect on and off with KVM_CLEAR_DIRTY_LOG, logging on/off and "
                     + "invalid arguments give the results of the suite's abstract model of the specification",
-                    "semantics §1-§3, §8; RFC 4.39, 4.40; api.rst 4.8, 4.35, 4.117, 7.18", GET, WRITES));
+                    "semantics §1-§3, §8; RFC 4.39, 4.40; api.rst 4.8, 4.35, 4.117, 7.18", GET, WRITES),
+
+            must("RING-01", DirtyRingChecks::capabilitiesReportTheLargestRing,
+                    "KVM_CHECK_EXTENSION of KVM_CAP_DIRTY_LOG_RING and _ACQ_REL returns the largest ring in bytes, "
+                    + "non-zero for at least one: a power of two of at least one page that a fresh VM accepts, while "
+                    + "twice it is -E2BIG", "api.rst 8.29; kvm_main.c kvm_vm_ioctl_check_extension_generic; "
+                    + "semantics §9 R1", RING),
+            must("RING-02", DirtyRingChecks::enableChecksTheSizeInKernelOrder,
+                    "KVM_ENABLE_CAP of the ring checks the size in the kernel's order: 0 or not a power of two is "
+                    + "-EINVAL (also above the largest), below the smallest accepted size (a page, and 64 reserved "
+                    + "entries plus the CPU log buffer) -EINVAL, above the largest -E2BIG; failed calls leave the ring "
+                    + "off", "api.rst 8.29; kvm_main.c kvm_vm_ioctl_enable_dirty_log_ring; semantics §9 R1 (corrected)",
+                    RING),
+            must("RING-03", DirtyRingChecks::enableOnlyOnceAndBeforeTheFirstVcpu,
+                    "The ring is enabled once and before the first KVM_CREATE_VCPU: again (by either capability) or "
+                    + "after a vCPU exists is -EINVAL, an over-large size is -E2BIG even then (checked first), and a "
+                    + "capability KVM_CHECK_EXTENSION reports as 0 is -EINVAL", "api.rst 8.29; kvm_main.c "
+                    + "kvm_vm_ioctl_enable_cap_generic, kvm_vm_ioctl_enable_dirty_log_ring; 7a2726ec; semantics §9 R1 "
+                    + "(corrected)", RING),
+            must("RING-04", DirtyRingChecks::ringIsMappedSharedFromTheVcpuFd,
+                    "A vCPU's ring is the mmap of its fd at KVM_DIRTY_LOG_PAGE_OFFSET: MAP_SHARED mappings, read-write "
+                    + "or read-only, show the same zeroed entries the backend pushes; MAP_PRIVATE is -EINVAL, PROT_EXEC "
+                    + "is refused, and without a ring there is nothing to map", "api.rst 8.29; kvm_main.c kvm_vcpu_mmap; "
+                    + "semantics §9 R2", RING, WRITES),
+            must("RING-05", DirtyRingChecks::entriesNameSlotAndOffsetInTheWritingVcpusRing,
+                    "A store to a logged page pushes a DIRTY entry into the ring of the vCPU that made it, with slot = "
+                    + "(as_id << 16) + id and offset = gfn - base_gfn, in the order of the stores (a page may repeat: the "
+                    + "kernel pushes on every mark)", "api.rst 8.29; kvm_main.c mark_page_dirty_in_slot; dirty_ring.c "
+                    + "kvm_dirty_ring_push; semantics §9 R2, R3 (corrected)", RING, WRITES),
+            must("RING-06", DirtyRingChecks::onlyLoggedSlotsPushEntries,
+                    "Only slots with KVM_MEM_LOG_DIRTY_PAGES push entries: stores to an unlogged slot push none, turning "
+                    + "the flag on makes them push, turning it off stops them", "api.rst 8.29; kvm_main.c "
+                    + "mark_page_dirty_in_slot; semantics §9 R3", RING, WRITES),
+            must("RING-07", DirtyRingChecks::aPageIsPushedAgainAfterItsEntryWasReset,
+                    "A page whose entry was harvested and reset is pushed again at its next store: "
+                    + "KVM_RESET_DIRTY_RINGS re-arms its tracking", "api.rst 8.29; dirty_ring.c kvm_dirty_ring_reset; "
+                    + "semantics §9 R3 (corrected), R5; TLA+ ResetEntry", RING, WRITES),
+            must("RING-08", DirtyRingChecks::resetResetsOnlyTheHarvestedPrefixAndCountsIt,
+                    "KVM_RESET_DIRTY_RINGS resets only the contiguous run of RESET entries from the reset index "
+                    + "(it stops at the first unharvested entry), zeroes them and returns how many; without a ring it "
+                    + "is -EINVAL", "api.rst 8.29; dirty_ring.c kvm_dirty_ring_reset; kvm_main.c "
+                    + "kvm_vm_ioctl_reset_dirty_pages; semantics §9 R5 (corrected); TLA+ ResetCountMatches", RING, WRITES),
+            must("RING-09", DirtyRingChecks::getDirtyLogIsNoDeviceWithTheRing,
+                    "With the ring on, KVM_GET_DIRTY_LOG returns -ENXIO before any other check: slots logged before or "
+                    + "after the ring was enabled, a slot id out of range, a missing slot, an unmapped buffer",
+                    "kvm_main.c kvm_vm_ioctl_get_dirty_log; semantics §8 C2, §9 R8 (corrected)", RING, GET),
+            must("RING-10", DirtyRingChecks::aFullRingStopsTheVcpuBeforeAnEntryIsLost,
+                    "A vCPU that keeps storing to new pages stops with KVM_EXIT_DIRTY_RING_FULL before its ring "
+                    + "overwrites an unharvested entry (every completed store's page is in the ring, in order), does "
+                    + "not enter the guest again while the ring is soft-full, and goes on after the harvest and reset",
+                    "dirty_ring.c kvm_dirty_ring_push, kvm_dirty_ring_check_request; cf87ac73; semantics §9 R6; "
+                    + "TLA+ RingNeverOverwrites", RING, WRITES),
+            ringRace("RING-11", RingOracle::noLostWrite, Level.MUST,
+                    "No lost write with the dirty ring (kick, collect in order, mark RESET, KVM_RESET_DIRTY_RINGS, then "
+                    + "read the pages): a dense sequential and a random writer refill the smallest ring to its soft "
+                    + "limit over and over; a page whose value changed between two reads is collected by the next "
+                    + "harvest or the one after it, and each reset returns what was harvested", "semantics §4, §10; "
+                    + "api.rst 8.29; dirty_log_test.c dirty-ring mode; TLA+ NoLostWrite", RING, RANDOM, SEQUENTIAL),
+            ringRace("RING-12", RingOracle::reportsOnlyPagesWrittenInTheIteration, Level.SHOULD,
+                    "Precision with the dirty ring: a page collected in an iteration holds that iteration's value, "
+                    + "except the selftest's two ring allowances by name (the last entry of a vCPU's ring in the "
+                    + "iteration, LAST_ENTRY_NOT_RETIRED; the previous iteration's last entry holding the previous "
+                    + "value, PREVIOUS_LAST_ENTRY_REPLAYED)", "semantics §10 (corrected); dirty_log_test.c "
+                    + "vm_dirty_log_verify (mainline 2025)", RING, RANDOM, SEQUENTIAL),
+            race("RING-13", ConcurrencyChecks::noLostWriteWithTheDirtyRing, Level.MUST,
+                    "No lost write with the dirty ring under the selftest oracle of RACE-01/02 (2^11 + 3 pages, the "
+                    + "backend's random writers on every vCPU, bursts of harvests while they write), each harvest a "
+                    + "kick, an in-order collection of every ring and KVM_RESET_DIRTY_RINGS before the pages are read",
+                    "semantics §4, §10; api.rst 8.29; TLA+ NoLostWrite", RING, RANDOM));
 
     private static final Map<String, Rule> BY_ID = index();
 
@@ -255,7 +327,12 @@ public final class RuleCatalogue {
         return new Rule(id, statement, source, level, caps(requires), 1, LONG, check);
     }
 
-    private static EnumSet<Capability> caps(Capability... requires) {
+    private static Rule ringRace(String id, Rule.Check check, Level level, String statement, String source,
+                                 Capability... requires) {
+        return new Rule(id, statement, source, level, caps(requires), 1, LONG, check);
+    }
+
+        private static EnumSet<Capability> caps(Capability... requires) {
         EnumSet<Capability> set = EnumSet.noneOf(Capability.class);
         set.addAll(List.of(requires));
         return set;

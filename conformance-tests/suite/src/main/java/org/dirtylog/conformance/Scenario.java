@@ -28,6 +28,7 @@ import org.dirtylog.spi.RandomWriter;
 import org.dirtylog.spi.RandomWrites;
 import org.dirtylog.spi.UserDirtyLog;
 import org.dirtylog.spi.UserMemory;
+import org.dirtylog.spi.VcpuRun;
 
 /**
  * One rule's run against a fresh VM, as the check sees it: the facade through which every
@@ -89,6 +90,8 @@ public final class Scenario implements AutoCloseable {
     private final Map<Integer, UserMemory> getBuffers = new HashMap<>();
     private final Map<Integer, UserMemory> clearBuffers = new HashMap<>();
     private UserMemory argPage;
+    // Guarded by this.
+    private long resumedAfterRingFull;
     private final List<Scenario> forks = Collections.synchronizedList(new ArrayList<>());
     private final Scenario parent;
 
@@ -536,6 +539,102 @@ public final class Scenario implements AutoCloseable {
             throw new BackendError("vcpu" + vcpu + " stopped abnormally: " + r.errnoOrNull());
         }
         return r.value();
+    }
+
+    // ---- dirty ring -------------------------------------------------------------------------
+
+    /** {@code KVM_ENABLE_CAP(capability, args[0] = bytes)} of a dirty ring, recorded. */
+    public IoctlResult<Integer> enableDirtyLogRing(int capability, long bytes) {
+        IoctlResult<Integer> r = vm.enableDirtyLogRing(capability, 0, bytes);
+        record("vm", "KVM_ENABLE_CAP(" + CallText.ringCap(capability) + ", args[0]=" + bytes + ")", CallText.show(r));
+        return r;
+    }
+
+    /** {@code KVM_RESET_DIRTY_RINGS}, recorded. */
+    public IoctlResult<Integer> resetDirtyRings() {
+        IoctlResult<Integer> r = vm.resetDirtyRings();
+        record("vm", "KVM_RESET_DIRTY_RINGS", CallText.show(r));
+        return r;
+    }
+
+    /**
+     * {@code KVM_RESET_DIRTY_RINGS} WITHOUT recording it: for a harvest that must read guest
+     * memory right after the reset returned and records one step for the whole harvest.
+     */
+    public IoctlResult<Integer> resetDirtyRingsUnrecorded() {
+        return vm.resetDirtyRings();
+    }
+
+    /** Maps vCPU {@code vcpu}'s dirty ring ({@code mmap} of its fd at KVM_DIRTY_LOG_PAGE_OFFSET), recorded. */
+    public IoctlResult<UserMemory> mmapDirtyRing(int vcpu, long length, int prot, int flags) {
+        IoctlResult<UserMemory> r = vcpu(vcpu).mmapDirtyRing(length, prot, flags);
+        record("vcpu" + vcpu, "mmap(" + length + " bytes, " + CallText.prot(prot) + ", " + CallText.mapFlags(flags)
+                + ", vcpu fd, KVM_DIRTY_LOG_PAGE_OFFSET)", r.isOk() ? CallText.hex(r.value().address()) : CallText.show(r));
+        return r;
+    }
+
+    /** Runs {@code writes} on vCPU {@code vcpu} until they are done or the vCPU exits; recorded. */
+    public IoctlResult<VcpuRun> runWritesUntilExit(int vcpu, List<GuestWrite> writes, String what) {
+        IoctlResult<VcpuRun> r = vcpu(vcpu).runWritesUntilExit(writes);
+        record("vcpu" + vcpu, "run " + writes.size() + " write(s) until an exit: " + what,
+                r.isOk() ? r.value().writes() + " done, " + r.value().exit() : CallText.show(r));
+        return r;
+    }
+
+    /** Kicks vCPU {@code vcpu} out of guest mode and waits until it left; a failing kick is an ERROR. */
+    public void kick(int vcpu) {
+        IoctlResult<Integer> r = vcpu(vcpu).kick();
+        if (!r.isOk()) {
+            record("vcpu" + vcpu, "kick", CallText.show(r));
+            throw new BackendError("kicking vcpu" + vcpu + " failed: " + r.errnoOrNull());
+        }
+    }
+
+    /** Returns the ids of the vCPUs created so far, in creation order. */
+    public synchronized List<Integer> vcpuIds() {
+        return List.copyOf(vcpus.keySet());
+    }
+
+    /** Starts sequential writes on vCPU {@code vcpu}; a vCPU that cannot start is an ERROR. */
+    public RandomWriter startSequentialWrites(int vcpu, RandomWrites writes) {
+        IoctlResult<RandomWriter> r = vcpu(vcpu).startSequentialWrites(writes);
+        record("vcpu" + vcpu, "start sequential writes of iteration " + writes.iteration() + " over "
+                + writes.pages() + " pages", r.isOk() ? "running" : CallText.show(r));
+        if (!r.isOk()) {
+            throw new BackendError("vcpu" + vcpu + " could not start sequential writes: " + r.errnoOrNull());
+        }
+        running.add(r.value());
+        return r.value();
+    }
+
+    /** Returns how many times {@link #resumeWritersOnFullRings()} resumed a writer that waited on a full ring. */
+    public synchronized long resumedAfterRingFull() {
+        return resumedAfterRingFull;
+    }
+
+    /**
+     * Resumes every running writer that waits on a full ring (after the caller reset the rings)
+     * and returns how many it resumed. A resume the backend refuses is an ERROR.
+     */
+    public int resumeWritersOnFullRings() {
+        List<RandomWriter> writers;
+        synchronized (running) {
+            writers = new ArrayList<>(running);
+        }
+        int resumed = 0;
+        for (RandomWriter w : writers) {
+            if (w.ringFull()) {
+                IoctlResult<Integer> r = w.resume();
+                if (!r.isOk()) {
+                    throw new BackendError("resuming a writer after KVM_RESET_DIRTY_RINGS failed: " + r.errnoOrNull());
+                }
+                resumed++;
+            }
+        }
+        synchronized (this) {
+            resumedAfterRingFull += resumed;
+        }
+        return resumed;
     }
 
     /** Releases writers, vCPUs and the VM and turns the perturbation off; safe to call twice. */

@@ -60,6 +60,14 @@ final class GuestProgram {
 
     static final long BATCH_ENTRY = CODE_GPA;
     static final long RANDOM_ENTRY = CODE_GPA + 0x25;
+    /** The sequential writer; it shares the random writer's shared-area fields and stop port. */
+    static final long SEQUENTIAL_ENTRY = CODE_GPA + 0x7e;
+    /** First batch instruction inside the loop: before it, no write of the entry was made. */
+    static final long BATCH_LOOP = CODE_GPA + 0x07;
+    /** The batch's logged store; rip here means that store has not retired. */
+    static final long BATCH_STORE = CODE_GPA + 0x13;
+    /** The instruction after the batch's store: rip here means it retired but rsi does not count it yet. */
+    static final long BATCH_AFTER_STORE = CODE_GPA + 0x16;
 
     /**
      * The guest code; on entry rdi holds the guest physical address of this vCPU's shared area.
@@ -107,7 +115,24 @@ final class GuestProgram {
             0xeb, 0xd4,                               // 76 jmp loop (0x4c)
             0x66, 0xba, PORT_RANDOM_STOPPED, 0x00,    // 78 stopped: mov dx, PORT_RANDOM_STOPPED
             0xee,                                     // 7c out dx, al              ; KVM_EXIT_IO
-            0xf4);                                    // 7d hlt
+            0xf4,                                     // 7d hlt
+            // sequential:                             store iteration into pages 0, 1, ... in order, round
+            //                                         and round, until stop (the selftest's dense pass)
+            0x4c, 0x8b, 0x47, 0x08,                   // 7e mov r8, [rdi+8]         ; first gpa
+            0x4c, 0x8b, 0x4f, 0x10,                   // 82 mov r9, [rdi+16]        ; pages
+            0x4c, 0x8b, 0x57, 0x18,                   // 86 mov r10, [rdi+24]       ; iteration
+            0x45, 0x31, 0xe4,                         // 8a xor r12d, r12d          ; writes = 0
+            0x4c, 0x89, 0xc2,                         // 8d pass: mov rdx, r8       ; page 0
+            0x4c, 0x89, 0xc9,                         // 90 mov rcx, r9             ; pages left
+            0x48, 0x83, 0x3f, 0x00,                   // 93 loop: cmp qword [rdi], 0 ; stop flag
+            0x75, 0xdf,                               // 97 jne stopped (0x78)
+            0x4c, 0x89, 0x12,                         // 99 mov [rdx], r10          ; the logged store
+            0x49, 0xff, 0xc4,                         // 9c inc r12
+            0x4c, 0x89, 0x67, 0x28,                   // 9f mov [rdi+40], r12       ; after the store (TSO)
+            0x48, 0x81, 0xc2, 0x00, 0x10, 0x00, 0x00, // a3 add rdx, 4096           ; next page
+            0x48, 0xff, 0xc9,                         // aa dec rcx
+            0x75, 0xe4,                               // ad jnz loop (0x93)
+            0xeb, 0xdc);                              // af jmp pass (0x8d)
 
     private static final long PTE_PRESENT = 1;
     private static final long PTE_WRITABLE = 1 << 1;
@@ -128,6 +153,20 @@ final class GuestProgram {
             b[i] = (byte) values[i];
         }
         return b;
+    }
+
+    /**
+     * Returns how many writes of the current batch entry had retired when the batch guest left
+     * guest mode with these registers: pairs are consumed in order, {@code rsi} points at the
+     * next pair, and a store that retired before {@code add rsi, 16} ran is counted too. A store
+     * that faulted (rip at it) has not retired: the vCPU re-executes it when it runs again.
+     */
+    static int batchWritesRetired(long rip, long rsi, long rdi) {
+        if (rip < BATCH_LOOP || rip > BATCH_ENTRY + 0x1f) {
+            return 0;
+        }
+        long consumed = (rsi - (rdi + BATCH_PAIRS)) / 16;
+        return (int) (consumed + (rip == BATCH_AFTER_STORE ? 1 : 0));
     }
 
     /** Returns the guest physical address of vCPU {@code id}'s shared area. */

@@ -36,6 +36,7 @@ final class KvmIoctls {
     static final long KVM_SET_USER_MEMORY_REGION = iow(0x46, KvmStructs.KVM_USERSPACE_MEMORY_REGION);
     static final long KVM_ENABLE_CAP = iow(0xa3, KvmStructs.KVM_ENABLE_CAP);
     static final long KVM_CLEAR_DIRTY_LOG = iowr(0xc0, KvmStructs.KVM_CLEAR_DIRTY_LOG);
+    static final long KVM_RESET_DIRTY_RINGS = io(0xc7);
 
     // vcpu ioctls
     static final long KVM_RUN = io(0x80);

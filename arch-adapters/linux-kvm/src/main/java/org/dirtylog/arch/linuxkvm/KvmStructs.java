@@ -155,6 +155,8 @@ final class KvmStructs {
     static final int KVM_EXIT_FAIL_ENTRY = 9;
     /** {@code KVM_EXIT_INTERNAL_ERROR}: KVM could not emulate an instruction. */
     static final int KVM_EXIT_INTERNAL_ERROR = 17;
+    /** {@code KVM_EXIT_DIRTY_RING_FULL}: the vCPU's dirty ring is soft-full; harvest and reset it first. */
+    static final int KVM_EXIT_DIRTY_RING_FULL = 31;
 
     /** {@code KVM_EXIT_IO_OUT}: the {@code io.direction} of an OUT instruction. */
     static final int KVM_EXIT_IO_OUT = 1;

@@ -23,7 +23,7 @@ public final class LinuxKvmBackend implements DirtyLogBackend {
     public static final String NAME = "linux-kvm";
 
     private static final EnumSet<Capability> ALWAYS = EnumSet.of(Capability.GET_DIRTY_LOG, Capability.MEMSLOT_MOVE,
-            Capability.GUEST_WRITES, Capability.RANDOM_WRITES);
+            Capability.GUEST_WRITES, Capability.RANDOM_WRITES, Capability.SEQUENTIAL_WRITES);
 
     private final Path device;
     // Asked once, on first use: what the kernel behind the device reports.
@@ -47,7 +47,7 @@ public final class LinuxKvmBackend implements DirtyLogBackend {
     @Override
     public String description() {
         return "the host kernel's KVM through /dev/kvm (FFM, x86-64 long-mode guest; KVM_GET_DIRTY_LOG, and"
-                + " KVM_CLEAR_DIRTY_LOG with manual protect where the kernel reports it)";
+                + " KVM_CLEAR_DIRTY_LOG with manual protect and the dirty ring where the kernel reports them)";
     }
 
     /**
@@ -88,23 +88,30 @@ public final class LinuxKvmBackend implements DirtyLogBackend {
     /**
      * Returns what the kernel offers: always GET, memslot moves and the guest's writes; manual
      * protect and INITIALLY_SET exactly as the bits of
-     * {@code KVM_CHECK_EXTENSION(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2)} on {@code /dev/kvm} say
-     * (asked once; none of them when the device cannot be opened).
+     * {@code KVM_CHECK_EXTENSION(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2)} on {@code /dev/kvm} say; the
+     * dirty ring when {@code KVM_CHECK_EXTENSION} of {@code KVM_CAP_DIRTY_LOG_RING} or
+     * {@code _ACQ_REL} is non-zero (asked once; none of them when the device cannot be opened).
      */
     @Override
     public Capabilities capabilities() {
         Capabilities c = capabilities;
         if (c == null) {
-            c = new Capabilities(features(manualProtectMask(device)), 0, GuestProgram.MAX_VCPUS, GuestProgram.KIT_BASE,
+            c = new Capabilities(features(manualProtectMask(device), largestRing(device)), 0, GuestProgram.MAX_VCPUS, GuestProgram.KIT_BASE,
                     GuestProgram.KIT_LIMIT);
             capabilities = c;
         }
         return c;
     }
 
-    /** Returns the features of a kernel whose manual-protect mask is {@code mask}. */
-    static EnumSet<Capability> features(long mask) {
+    /**
+     * Returns the features of a kernel whose manual-protect mask is {@code mask} and whose
+     * largest dirty ring is {@code ringBytes} (0: none).
+     */
+    static EnumSet<Capability> features(long mask, long ringBytes) {
         EnumSet<Capability> features = EnumSet.copyOf(ALWAYS);
+        if (ringBytes > 0) {
+            features.add(Capability.DIRTY_LOG_RING);
+        }
         if ((mask & KvmApi.KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE) != 0) {
             features.add(Capability.MANUAL_DIRTY_LOG_PROTECT);
             if ((mask & KvmApi.KVM_DIRTY_LOG_INITIALLY_SET) != 0) {
@@ -126,6 +133,25 @@ public final class LinuxKvmBackend implements DirtyLogBackend {
         try (Kvm kvm = ok.value()) {
             IoctlResult<Integer> mask = kvm.checkExtension(KvmApi.KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2);
             return mask.isOk() ? mask.value() : 0;
+        }
+    }
+
+    /** Returns the larger of {@code KVM_CHECK_EXTENSION(192)} and {@code (223)} on the system fd, 0 when unusable. */
+    private static long largestRing(Path device) {
+        if (!Files.exists(device)) {
+            return 0;
+        }
+        IoctlResult<Kvm> opened = Kvm.open(device.toString());
+        if (!(opened instanceof IoctlResult.Ok<Kvm> ok)) {
+            return 0;
+        }
+        try (Kvm kvm = ok.value()) {
+            long largest = 0;
+            for (int cap : new int[] {KvmApi.KVM_CAP_DIRTY_LOG_RING, KvmApi.KVM_CAP_DIRTY_LOG_RING_ACQ_REL}) {
+                IoctlResult<Integer> bytes = kvm.checkExtension(cap);
+                largest = Math.max(largest, bytes.isOk() ? bytes.value() : 0);
+            }
+            return largest;
         }
     }
 

@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
@@ -19,12 +20,20 @@ import org.dirtylog.spi.IoctlResult;
 import org.dirtylog.spi.KvmApi;
 import org.dirtylog.spi.RandomWriter;
 import org.dirtylog.spi.RandomWrites;
+import org.dirtylog.spi.UserMemory;
+import org.dirtylog.spi.VcpuExit;
+import org.dirtylog.spi.VcpuRun;
 
 /**
  * A vCPU of {@link LinuxKvmVm}: a {@link VcpuFd} in long mode running {@link GuestProgram} on
  * a thread of its own (created on first use), as a VMM does. Callers wait for that thread;
  * {@link #close()} kicks it out of {@code KVM_RUN} with {@code immediate_exit} plus a signal, so
  * a guest that never reaches its completion exit cannot hang the VM's teardown.
+ *
+ * <p>With a dirty ring the vCPU loop handles {@code KVM_EXIT_DIRTY_RING_FULL}: a batch returns
+ * to its caller with the writes that retired, a writing session waits (out of guest mode) until
+ * the caller resumes or stops it; {@link #kick()} signals the thread out of {@code KVM_RUN}
+ * without ending what it runs, and the ring's mapping is unmapped by {@link #close()}.
  */
 final class LinuxKvmVcpu implements BackendVcpu {
 
@@ -33,7 +42,23 @@ final class LinuxKvmVcpu implements BackendVcpu {
     private static final long KICK_INTERVAL_MILLIS = 20;
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
 
+    /** What the loop does when the guest leaves with KVM_EXIT_DIRTY_RING_FULL. */
+    private enum OnRingFull {
+        /** Return to the caller (a batch run until its exit). */
+        RETURN,
+        /** Wait out of guest mode until resumed or stopped (a writing session). */
+        WAIT,
+        /** Nothing to do but fail: the caller cannot harvest (a batch with the old runWrites). */
+        FAIL
+    }
+
+    /** runGuest's value when the guest reached its completion port. */
+    private static final int REACHED_PORT = 0;
+    /** runGuest's value when the guest left with KVM_EXIT_DIRTY_RING_FULL (OnRingFull.RETURN). */
+    private static final int RING_FULL = 1;
+
     private final long stopTimeoutMillis;
+    private final long ringBytes;
     private final VcpuFd vcpu;
     private final MemorySegment shared;
     private final long sharedGpa;
@@ -53,13 +78,25 @@ final class LinuxKvmVcpu implements BackendVcpu {
     private ExecutorService thread;
     // Guarded by this: the task the vCPU is running, null when idle.
     private Future<?> busy;
+    // Guarded by this: mappings of the dirty ring, unmapped by close().
+    private final List<UserMapping> ringMappings = new ArrayList<>();
+    // Guarded by kickLock: the session waits out of guest mode on a full ring.
+    private boolean ringFull;
+    // Guarded by kickLock: ring-full exits of the current session.
+    private long ringFullExits;
+    // Guarded by kickLock: the caller asked the current session to stop.
+    private boolean stopRequested;
+    // Guarded by kickLock: kicks asked for, and the last one the vCPU thread answered by leaving KVM_RUN.
+    private long kicksAsked;
+    private long kicksAnswered;
 
     // vCPU thread only: KVM has exit work to complete before the registers may be reloaded.
     private boolean needsCompletion;
     private long pthreadSelf;
 
-    private LinuxKvmVcpu(VcpuFd vcpu, MemorySegment shared, long sharedGpa, long stopTimeoutMillis) {
+    private LinuxKvmVcpu(VcpuFd vcpu, MemorySegment shared, long sharedGpa, long stopTimeoutMillis, long ringBytes) {
         this.stopTimeoutMillis = stopTimeoutMillis;
+        this.ringBytes = ringBytes;
         this.vcpu = vcpu;
         this.shared = shared;
         this.sharedGpa = sharedGpa;
@@ -68,16 +105,18 @@ final class LinuxKvmVcpu implements BackendVcpu {
 
     /**
      * Returns vCPU {@code id} of {@code vm}, switched to long mode, using the shared area for
-     * {@code id} inside {@code privateMemory}. Errors: those of {@link VmFd#createVcpu}, of
+     * {@code id} inside {@code privateMemory}; {@code ringBytes} is the VM's dirty ring size
+     * (0: none). Errors: those of {@link VmFd#createVcpu}, of
      * {@code KVM_GET_SREGS}/{@code KVM_SET_SREGS}.
      */
-    static IoctlResult<LinuxKvmVcpu> create(VmFd vm, int id, long kvmRunSize, MemorySegment privateMemory) {
-        return create(vm, id, kvmRunSize, privateMemory, STOP_TIMEOUT_MILLIS);
+    static IoctlResult<LinuxKvmVcpu> create(VmFd vm, int id, long kvmRunSize, MemorySegment privateMemory,
+                                            long ringBytes) {
+        return create(vm, id, kvmRunSize, privateMemory, ringBytes, STOP_TIMEOUT_MILLIS);
     }
 
-    /** As {@link #create(VmFd, int, long, MemorySegment)}, with another stop timeout (for tests). */
+    /** As {@link #create(VmFd, int, long, MemorySegment, long)}, with another stop timeout (for tests). */
     static IoctlResult<LinuxKvmVcpu> create(VmFd vm, int id, long kvmRunSize, MemorySegment privateMemory,
-                                            long stopTimeoutMillis) {
+                                            long ringBytes, long stopTimeoutMillis) {
         IoctlResult<VcpuFd> created = vm.createVcpu(id, kvmRunSize);
         if (!(created instanceof IoctlResult.Ok<VcpuFd> ok)) {
             return IoctlResult.err(created.errnoOrNull());
@@ -97,7 +136,7 @@ final class LinuxKvmVcpu implements BackendVcpu {
         }
         long gpa = GuestProgram.sharedAreaGpa(id);
         return IoctlResult.ok(new LinuxKvmVcpu(fd, privateMemory.asSlice(gpa, GuestProgram.SHARED_AREA_SIZE), gpa,
-                stopTimeoutMillis));
+                stopTimeoutMillis, ringBytes));
     }
 
     @Override
@@ -109,26 +148,45 @@ final class LinuxKvmVcpu implements BackendVcpu {
      * Runs the batch guest until every write is done, {@link GuestProgram#BATCH_CAPACITY} writes
      * per guest entry, and returns how many it made. Errors: {@code -EFAULT} (a gpa outside
      * {@code [KIT_BASE, KIT_LIMIT)}, checked before any write, or outside every memslot, seen as
-     * KVM_EXIT_MMIO after the writes before it), {@code -EBUSY} (random writing in progress),
-     * {@code -EINTR} (interrupted or the VM closed), {@code -EIO} (an exit the guest never causes),
-     * {@code -EBADF} (closed), those of {@code KVM_RUN}.
+     * KVM_EXIT_MMIO after the writes before it), {@code -ENOSPC} (the dirty ring became
+     * soft-full: {@link #runWritesUntilExit} reports that exit to a caller that can harvest),
+     * {@code -EBUSY} (random writing in progress), {@code -EINTR} (interrupted or the VM closed),
+     * {@code -EIO} (an exit the guest never causes), {@code -EBADF} (closed), those of
+     * {@code KVM_RUN}.
      */
     @Override
     public IoctlResult<Integer> runWrites(List<GuestWrite> writes) {
+        return runBatch(writes, OnRingFull.FAIL).map(VcpuRun::writes);
+    }
+
+    /**
+     * Runs the batch guest until every write is done or the vCPU exits with
+     * {@code KVM_EXIT_DIRTY_RING_FULL}; the writes that retired are counted from the registers
+     * ({@link GuestProgram#batchWritesRetired}), so a store that faulted and pushed its entry
+     * but was not re-executed is not counted. Errors: as {@link #runWrites}, without
+     * {@code -ENOSPC}. TLA+ (spec/models/ring): VcpuStore, VcpuEmulatedStore; the exit is
+     * PushAndCheck's soft-full exit.
+     */
+    @Override
+    public IoctlResult<VcpuRun> runWritesUntilExit(List<GuestWrite> writes) {
+        return runBatch(writes, OnRingFull.RETURN);
+    }
+
+    private IoctlResult<VcpuRun> runBatch(List<GuestWrite> writes, OnRingFull onRingFull) {
         for (GuestWrite w : writes) {
             if (w.gpa() < GuestProgram.KIT_BASE || w.gpa() > GuestProgram.KIT_LIMIT - Long.BYTES) {
                 return IoctlResult.err(Errno.EFAULT);
             }
         }
         List<GuestWrite> copy = List.copyOf(writes);
-        IoctlResult<Future<IoctlResult<Integer>>> started = start(() -> runBatches(copy));
-        if (!(started instanceof IoctlResult.Ok<Future<IoctlResult<Integer>>> ok)) {
+        IoctlResult<Future<IoctlResult<VcpuRun>>> started = start(() -> runBatches(copy, onRingFull));
+        if (!(started instanceof IoctlResult.Ok<Future<IoctlResult<VcpuRun>>> ok)) {
             return IoctlResult.err(started.errnoOrNull());
         }
         return await(ok.value(), Long.MAX_VALUE);
     }
 
-    private IoctlResult<Integer> runBatches(List<GuestWrite> writes) {
+    private IoctlResult<VcpuRun> runBatches(List<GuestWrite> writes, OnRingFull onRingFull) {
         int done = 0;
         while (done < writes.size()) {
             int n = Math.min(GuestProgram.BATCH_CAPACITY, writes.size() - done);
@@ -140,13 +198,26 @@ final class LinuxKvmVcpu implements BackendVcpu {
                 shared.set(ValueLayout.JAVA_LONG, at, w.gpa());
                 shared.set(ValueLayout.JAVA_LONG, at + 8, w.value());
             }
-            IoctlResult<Integer> r = runGuest(GuestProgram.BATCH_ENTRY, GuestProgram.PORT_BATCH_DONE);
+            IoctlResult<Integer> r = runGuest(GuestProgram.BATCH_ENTRY, GuestProgram.PORT_BATCH_DONE, onRingFull);
             if (!r.isOk()) {
-                return r;
+                return IoctlResult.err(r.errnoOrNull());
+            }
+            if (r.value() == RING_FULL) {
+                IoctlResult<Integer> regsRead = vcpu.getRegs(regs);
+                if (!regsRead.isOk()) {
+                    return IoctlResult.err(regsRead.errnoOrNull());
+                }
+                // Native memory: regs is this vCPU's kvm_regs buffer, just filled by KVM_GET_REGS.
+                int retired = GuestProgram.batchWritesRetired(reg("rip"), reg("rsi"), reg("rdi"));
+                return IoctlResult.ok(new VcpuRun(done + retired, VcpuExit.DIRTY_RING_FULL));
             }
             done += n;
         }
-        return IoctlResult.ok(done);
+        return IoctlResult.ok(new VcpuRun(done, VcpuExit.DONE));
+    }
+
+    private long reg(String name) {
+        return regs.get(ValueLayout.JAVA_LONG, KvmStructs.offsetOf(KvmStructs.KVM_REGS, name));
     }
 
     /**
@@ -155,6 +226,19 @@ final class LinuxKvmVcpu implements BackendVcpu {
      */
     @Override
     public IoctlResult<RandomWriter> startRandomWrites(RandomWrites w) {
+        return startSession(w, GuestProgram.RANDOM_ENTRY);
+    }
+
+    /**
+     * Starts the sequential guest (pages 0, 1, ... in order, round and round, a store every
+     * eight instructions) and returns its handle at once. Errors: as {@link #startRandomWrites}.
+     */
+    @Override
+    public IoctlResult<RandomWriter> startSequentialWrites(RandomWrites w) {
+        return startSession(w, GuestProgram.SEQUENTIAL_ENTRY);
+    }
+
+    private IoctlResult<RandomWriter> startSession(RandomWrites w, long entry) {
         long end = w.firstGpa() + w.pages() * KvmApi.PAGE_SIZE;
         if (w.firstGpa() < GuestProgram.KIT_BASE || w.pages() > (GuestProgram.KIT_LIMIT >>> KvmApi.PAGE_SHIFT)
                 || end > GuestProgram.KIT_LIMIT) {
@@ -176,8 +260,13 @@ final class LinuxKvmVcpu implements BackendVcpu {
             shared.set(ValueLayout.JAVA_LONG, GuestProgram.RANDOM_ITERATION, w.iteration());
             shared.set(ValueLayout.JAVA_LONG, GuestProgram.RANDOM_SEED, w.seed());
             shared.set(ValueLayout.JAVA_LONG, GuestProgram.RANDOM_WRITES, 0L);
+            synchronized (kickLock) {
+                stopRequested = false;
+                ringFull = false;
+                ringFullExits = 0;
+            }
             IoctlResult<Future<IoctlResult<Long>>> started = start(() -> {
-                IoctlResult<Integer> r = runGuest(GuestProgram.RANDOM_ENTRY, GuestProgram.PORT_RANDOM_STOPPED);
+                IoctlResult<Integer> r = runGuest(entry, GuestProgram.PORT_RANDOM_STOPPED, OnRingFull.WAIT);
                 // Native memory: the guest is out of KVM_RUN, every store it made is visible.
                 return r.isOk() ? IoctlResult.ok((long) LONG.getVolatile(shared, GuestProgram.RANDOM_WRITES))
                         : IoctlResult.err(r.errnoOrNull());
@@ -216,9 +305,10 @@ final class LinuxKvmVcpu implements BackendVcpu {
         }
 
         /**
-         * Sets the stop flag and waits for the guest's OUT; returns the number of writes. Errors:
-         * {@code -ETIMEDOUT} (no exit within {@link #STOP_TIMEOUT_MILLIS}; the vCPU is kicked out),
-         * {@code -EINTR} (interrupted or closed), those of the run. Idempotent.
+         * Sets the stop flag and waits for the guest's OUT (or, while the session waits on a full
+         * ring, ends it at once); returns the number of writes. Errors: {@code -ETIMEDOUT} (no exit
+         * within {@link #STOP_TIMEOUT_MILLIS}; the vCPU is kicked out), {@code -EINTR}
+         * (interrupted or closed), those of the run. Idempotent.
          */
         @Override
         public IoctlResult<Long> stop() {
@@ -227,10 +317,46 @@ final class LinuxKvmVcpu implements BackendVcpu {
                     if (!closed && busy == task) {
                         // Native memory: a volatile store, so the looping guest sees it promptly.
                         LONG.setVolatile(shared, GuestProgram.RANDOM_STOP, 1L);
+                        stopRequested = true;
+                        kickLock.notifyAll();
                     }
                 }
             }
             return await(task, stopTimeoutMillis);
+        }
+
+        @Override
+        public boolean ringFull() {
+            synchronized (LinuxKvmVcpu.this) {
+                synchronized (kickLock) {
+                    return busy == task && LinuxKvmVcpu.this.ringFull;
+                }
+            }
+        }
+
+        /**
+         * Lets the vCPU thread enter KVM_RUN again after a ring-full exit; returns 0. Errors:
+         * {@code -EINVAL} (the session is not waiting on a full ring). TLA+: VcpuEnter.
+         */
+        @Override
+        public IoctlResult<Integer> resume() {
+            synchronized (LinuxKvmVcpu.this) {
+                synchronized (kickLock) {
+                    if (busy != task || !LinuxKvmVcpu.this.ringFull || closed) {
+                        return IoctlResult.err(Errno.EINVAL);
+                    }
+                    LinuxKvmVcpu.this.ringFull = false;
+                    kickLock.notifyAll();
+                    return IoctlResult.ok(0);
+                }
+            }
+        }
+
+        @Override
+        public long ringFullExits() {
+            synchronized (kickLock) {
+                return ringFullExits;
+            }
         }
     }
 
@@ -280,7 +406,7 @@ final class LinuxKvmVcpu implements BackendVcpu {
 
     private void cancelAndWait(Future<?> task) {
         while (!task.isDone()) {
-            kick();
+            cancelKick();
             try {
                 task.get(KICK_INTERVAL_MILLIS, TimeUnit.MILLISECONDS);
             } catch (TimeoutException | ExecutionException e) {
@@ -292,13 +418,15 @@ final class LinuxKvmVcpu implements BackendVcpu {
     }
 
     /**
-     * Kicks the vCPU thread out of the guest. Order matters: {@code immediate_exit} first covers a
-     * thread that is between recording itself and entering KVM_RUN (the signal would then be
-     * consumed in user space); the signal covers a thread already inside KVM_RUN.
+     * Kicks the vCPU thread out of the guest for good: what it runs ends with {@code -EINTR}.
+     * Order matters: {@code immediate_exit} first covers a thread that is between recording
+     * itself and entering KVM_RUN (the signal would then be consumed in user space); the signal
+     * covers a thread already inside KVM_RUN.
      */
-    private void kick() {
+    private void cancelKick() {
         synchronized (kickLock) {
             cancelRequested = true;
+            kickLock.notifyAll();
             if (!closed) {
                 vcpu.setImmediateExit(true);
             }
@@ -308,8 +436,75 @@ final class LinuxKvmVcpu implements BackendVcpu {
         }
     }
 
-    /** vCPU thread: enters the guest at {@code rip} and runs it until its OUT to {@code port}. */
-    private IoctlResult<Integer> runGuest(long rip, int port) {
+    /**
+     * Forces the vCPU thread out of KVM_RUN ({@code immediate_exit} plus {@code SIGPIPE}, as for a
+     * cancel) and returns once it left it; the thread then enters the guest again and goes on.
+     * A thread not inside KVM_RUN returns at once: its last exit already flushed the CPU's log
+     * buffer. Returns 0; {@code -EBADF} when closed, {@code -EINTR} when the caller is
+     * interrupted. TLA+: Kick.
+     */
+    @Override
+    public IoctlResult<Integer> kick() {
+        synchronized (kickLock) {
+            if (closed) {
+                return IoctlResult.err(Errno.EBADF);
+            }
+            if (inGuest == 0) {
+                return IoctlResult.ok(0);
+            }
+            long ticket = ++kicksAsked;
+            vcpu.setImmediateExit(true);
+            Syscalls.pthreadKill(inGuest, Syscalls.SIGPIPE);
+            while (kicksAnswered < ticket && !closed) {
+                try {
+                    kickLock.wait(KICK_INTERVAL_MILLIS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return IoctlResult.err(Errno.EINTR);
+                }
+                if (kicksAnswered < ticket && inGuest != 0) {
+                    Syscalls.pthreadKill(inGuest, Syscalls.SIGPIPE);
+                }
+            }
+            return IoctlResult.ok(0);
+        }
+    }
+
+    /**
+     * Maps this vCPU's dirty ring ({@link VcpuFd#mmapDirtyRing}); the mapping is unmapped by
+     * {@link #close()}. The kernel's own errors come back unchanged ({@code -EINVAL} for
+     * MAP_PRIVATE, {@code -EPERM} or {@code -EINVAL} for PROT_EXEC). Errors of the backend, where
+     * the kernel would map pages whose access raises SIGBUS: {@code -EINVAL} (no ring enabled
+     * before this vCPU was created, or {@code length} 0, not page aligned or larger than the
+     * ring). {@code -EBADF} when closed.
+     */
+    @Override
+    public synchronized IoctlResult<UserMemory> mmapDirtyRing(long length, int prot, int flags) {
+        synchronized (kickLock) {
+            if (closed) {
+                return IoctlResult.err(Errno.EBADF);
+            }
+        }
+        if (ringBytes == 0 || length <= 0 || length > ringBytes || (length & (KvmApi.PAGE_SIZE - 1)) != 0) {
+            return IoctlResult.err(Errno.EINVAL);
+        }
+        long address = vcpu.mmapDirtyRing(length, prot, flags);
+        if (address < 0) {
+            return IoctlResult.err(Errno.fromKernelReturn(address));
+        }
+        UserMapping ring = UserMapping.adopt(address, length);
+        ringMappings.add(ring);
+        return IoctlResult.ok(new UserMemory(ring.address(), ring.segment()));
+    }
+
+    /**
+     * vCPU thread: enters the guest at {@code rip} and runs it until its OUT to {@code port}
+     * ({@link #REACHED_PORT}), or until KVM_EXIT_DIRTY_RING_FULL, which {@code onRingFull} decides:
+     * return {@link #RING_FULL}, wait out of guest mode until resumed (then KVM_RUN again; KVM
+     * exits again at once while the ring stays soft-full) or stopped, or fail with
+     * {@code -ENOSPC}.
+     */
+    private IoctlResult<Integer> runGuest(long rip, int port, OnRingFull onRingFull) {
         IoctlResult<Integer> completed = completePendingExit();
         if (!completed.isOk()) {
             return completed;
@@ -336,9 +531,56 @@ final class LinuxKvmVcpu implements BackendVcpu {
             int exit = vcpu.exitReason();
             if (exit == KvmStructs.KVM_EXIT_IO && vcpu.ioDirection() == KvmStructs.KVM_EXIT_IO_OUT
                     && vcpu.ioPort() == port) {
-                return IoctlResult.ok(0);
+                return IoctlResult.ok(REACHED_PORT);
+            }
+            if (exit == KvmStructs.KVM_EXIT_DIRTY_RING_FULL) {
+                switch (onRingFull) {
+                    case RETURN -> {
+                        return IoctlResult.ok(RING_FULL);
+                    }
+                    case FAIL -> {
+                        return IoctlResult.err(Errno.ENOSPC);
+                    }
+                    case WAIT -> {
+                        IoctlResult<Integer> waited = waitForResume();
+                        if (waited != null) {
+                            return waited;
+                        }
+                        continue;
+                    }
+                }
             }
             return IoctlResult.err(exit == KvmStructs.KVM_EXIT_MMIO ? Errno.EFAULT : Errno.EIO);
+        }
+    }
+
+    /**
+     * vCPU thread, after a ring-full exit of a session: waits until the caller resumes it
+     * (returns null: enter again), stops it (its writes are done; {@link #REACHED_PORT}) or the
+     * vCPU is cancelled ({@code -EINTR}).
+     */
+    private IoctlResult<Integer> waitForResume() {
+        synchronized (kickLock) {
+            ringFull = true;
+            ringFullExits++;
+            kickLock.notifyAll();
+            while (ringFull && !stopRequested && !cancelRequested && !closed) {
+                try {
+                    kickLock.wait();
+                } catch (InterruptedException e) {
+                    // Only close() or a cancel ends the wait; the executor's shutdownNow is not used.
+                    Thread.currentThread().interrupt();
+                    return IoctlResult.err(Errno.EINTR);
+                }
+            }
+            if (cancelRequested || closed) {
+                return IoctlResult.err(Errno.EINTR);
+            }
+            if (stopRequested) {
+                ringFull = false;
+                return IoctlResult.ok(REACHED_PORT);
+            }
+            return null;
         }
     }
 
@@ -357,6 +599,14 @@ final class LinuxKvmVcpu implements BackendVcpu {
         } finally {
             synchronized (kickLock) {
                 inGuest = 0;
+                if (kicksAnswered < kicksAsked) {
+                    // Any return from KVM_RUN was a VM exit: the CPU's log buffer is in the ring.
+                    kicksAnswered = kicksAsked;
+                    if (!cancelRequested && !closed) {
+                        vcpu.setImmediateExit(false);
+                    }
+                    kickLock.notifyAll();
+                }
             }
         }
     }
@@ -386,7 +636,10 @@ final class LinuxKvmVcpu implements BackendVcpu {
         return r.isOk() || Errno.EINTR.equals(r.errnoOrNull()) ? IoctlResult.ok(0) : r;
     }
 
-    /** Stops the vCPU thread (kicking it out of the guest), unmaps kvm_run, closes the fd. Idempotent. */
+    /**
+     * Stops the vCPU thread (kicking it out of the guest), unmaps the dirty ring mappings and
+     * kvm_run, closes the fd. Idempotent.
+     */
     @Override
     public void close() {
         ExecutorService t;
@@ -400,6 +653,7 @@ final class LinuxKvmVcpu implements BackendVcpu {
                 cancelRequested = true;
                 vcpu.setImmediateExit(true);
                 closed = true;
+                kickLock.notifyAll();
                 if (inGuest != 0) {
                     Syscalls.pthreadKill(inGuest, Syscalls.SIGPIPE);
                 }
@@ -424,6 +678,15 @@ final class LinuxKvmVcpu implements BackendVcpu {
             if (interrupted) {
                 Thread.currentThread().interrupt();
             }
+        }
+        List<UserMapping> rings;
+        synchronized (this) {
+            rings = List.copyOf(ringMappings);
+            ringMappings.clear();
+        }
+        // The ring mappings hold the vCPU file open: unmap them, or the kernel never frees the vCPU.
+        for (UserMapping ring : rings) {
+            ring.unmap();
         }
         vcpu.close();
         arena.close();

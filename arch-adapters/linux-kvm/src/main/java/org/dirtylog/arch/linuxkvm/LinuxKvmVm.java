@@ -44,6 +44,8 @@ final class LinuxKvmVm implements BackendVm {
     private final List<LinuxKvmVcpu> vcpus = new ArrayList<>();
     // Guarded by this.
     private boolean closed;
+    // Guarded by this: the dirty ring size the kernel accepted (bytes, the u32 it read), 0 without a ring.
+    private long ringBytes;
 
     private LinuxKvmVm(Kvm kvm, VmFd vm, long kvmRunSize, int backendSlot, UserMapping privateMemory,
                        long guardPage) {
@@ -233,7 +235,9 @@ final class LinuxKvmVm implements BackendVm {
     /**
      * {@code KVM_GET_DIRTY_LOG} ({@code kvm_vm_ioctl_get_dirty_log}, legacy mode: the kernel takes
      * the bits, write-protects the pages and copies the bitmap out). Errors in check order:
-     * {@code -EINVAL}, {@code -ENOENT}, {@code -EFAULT}. TLA+: HarvestBegin, WriteProtect,
+     * {@code -ENXIO} (a dirty ring is enabled), {@code -EINVAL}, {@code -ENOENT}, {@code -EFAULT}.
+     * The backend's own slot answers {@code -EINVAL} without asking the kernel, as if out of
+     * range; with a ring on the kernel would say {@code -ENXIO}, so the backend does too. TLA+: HarvestBegin, WriteProtect,
      * CopyToUser, HarvestEnd. A bitmap whose {@code ALIGN(npages, 64) / 8} bytes do not lie inside
      * one mapping of this VM is replaced by the VM's {@code PROT_NONE} guard page, so the kernel
      * still checks slot and log first but its {@code copy_to_user} fails with {@code -EFAULT}
@@ -242,7 +246,7 @@ final class LinuxKvmVm implements BackendVm {
     @Override
     public IoctlResult<Integer> getDirtyLog(int slot, long dirtyBitmap) {
         if (reserved(slot)) {
-            return IoctlResult.err(Errno.EINVAL);
+            return IoctlResult.err(ringEnabled() ? Errno.ENXIO : Errno.EINVAL);
         }
         // The read lock keeps the slot's size and the buffer's mapping as checked until the ioctl
         // returns: a concurrent munmap or slot re-creation would otherwise let the copy land in
@@ -306,6 +310,10 @@ final class LinuxKvmVm implements BackendVm {
         }
     }
 
+    private synchronized boolean ringEnabled() {
+        return ringBytes != 0;
+    }
+
     private boolean reserved(int slot) {
         return (slot >>> KvmApi.ADDRESS_SPACE_SHIFT) == 0 && (slot & SLOT_ID_MASK) == backendSlot;
     }
@@ -335,11 +343,39 @@ final class LinuxKvmVm implements BackendVm {
         if (id < 0 || id >= GuestProgram.MAX_VCPUS) {
             return IoctlResult.err(Errno.EINVAL);
         }
-        IoctlResult<LinuxKvmVcpu> created = LinuxKvmVcpu.create(vm, id, kvmRunSize, privateMemory.segment());
+        IoctlResult<LinuxKvmVcpu> created = LinuxKvmVcpu.create(vm, id, kvmRunSize, privateMemory.segment(), ringBytes);
         if (created instanceof IoctlResult.Ok<LinuxKvmVcpu> ok) {
             vcpus.add(ok.value());
         }
         return created.map(v -> v);
+    }
+
+    /**
+     * {@code KVM_ENABLE_CAP(KVM_CAP_DIRTY_LOG_RING / _ACQ_REL)} ({@code kvm_vm_ioctl_enable_dirty_log_ring}):
+     * the kernel's own answer, errors in its order ({@code -EINVAL} unadvertised capability,
+     * size 0 or not a power of two, too small; {@code -E2BIG} too large; {@code -EINVAL} already
+     * enabled, a vCPU exists). On success the backend remembers the size the kernel took (the
+     * low 32 bits of {@code args0}), so vCPUs created afterwards can map their rings.
+     */
+    @Override
+    public synchronized IoctlResult<Integer> enableDirtyLogRing(int capability, int flags, long args0) {
+        if (closed) {
+            return IoctlResult.err(Errno.EBADF);
+        }
+        IoctlResult<Integer> r = vm.enableCap(capability, flags, args0);
+        if (r.isOk()) {
+            ringBytes = args0 & 0xffff_ffffL;
+        }
+        return r;
+    }
+
+    /**
+     * {@code KVM_RESET_DIRTY_RINGS} ({@code kvm_vm_ioctl_reset_dirty_pages}): the kernel's answer,
+     * the number of entries reset. Errors: {@code -EINVAL} without a ring. TLA+: ResetEntry, ResetEnd.
+     */
+    @Override
+    public IoctlResult<Integer> resetDirtyRings() {
+        return vm.resetDirtyRings();
     }
 
     /**

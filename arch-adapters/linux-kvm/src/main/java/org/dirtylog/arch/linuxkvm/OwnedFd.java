@@ -51,6 +51,11 @@ final class OwnedFd implements AutoCloseable {
         return call(n -> Syscalls.mmap(length, Syscalls.PROT_READ | Syscalls.PROT_WRITE, Syscalls.MAP_SHARED, n));
     }
 
+    /** Returns {@code mmap(NULL, length, prot, flags, fd, offset)} or {@code -errno}; {@code -EBADF} once closed. */
+    long mmap(long length, int prot, int flags, long offset) {
+        return call(n -> Syscalls.mmap(length, prot, flags, n, offset));
+    }
+
     /** Closes the descriptor after every call in flight returned. Idempotent. */
     @Override
     public void close() {

@@ -126,10 +126,15 @@ final class Syscalls {
 
     /** Returns the address of {@code mmap(NULL, length, prot, flags, fd, 0)}, or {@code -errno}. */
     static long mmap(long length, int prot, int flags, int fd) {
+        return mmap(length, prot, flags, fd, 0);
+    }
+
+    /** Returns the address of {@code mmap(NULL, length, prot, flags, fd, offset)}, or {@code -errno}. */
+    static long mmap(long length, int prot, int flags, int fd, long offset) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment capture = arena.allocate(CAPTURE);
             // Native memory: the kernel picks the address; MAP_FAILED is (void *) -1.
-            long r = (long) MMAP.invokeExact(capture, 0L, length, prot, flags, fd, 0L);
+            long r = (long) MMAP.invokeExact(capture, 0L, length, prot, flags, fd, offset);
             return r != -1L ? r : -errno(capture);
         } catch (Throwable t) {
             throw linkageFailure("mmap", t);

@@ -6,7 +6,7 @@ import org.dirtylog.spi.Errno;
 import org.dirtylog.spi.IoctlResult;
 
 /**
- * Anonymous memory mapped with {@code mmap(2)}, seen through a segment of its own shared arena:
+ * Memory mapped with {@code mmap(2)} (anonymous, or a vCPU's dirty ring), seen through a segment of its own shared arena:
  * after {@link #unmap()} every segment handed out for it fails with an exception on access
  * instead of touching an address the process may have reused.
  */
@@ -34,6 +34,14 @@ final class UserMapping {
         long r = Syscalls.mmap(length, Syscalls.PROT_READ | Syscalls.PROT_WRITE,
                 Syscalls.MAP_PRIVATE | Syscalls.MAP_ANONYMOUS | Syscalls.MAP_NORESERVE, -1);
         return r < 0 ? IoctlResult.err(Errno.fromKernelReturn(r)) : IoctlResult.ok(new UserMapping(r, length));
+    }
+
+    /**
+     * Returns a mapping made elsewhere ({@code [address, address + length)}, e.g. a vCPU's dirty
+     * ring mapped from its fd), released by {@link #unmap()} like one from {@link #map}.
+     */
+    static UserMapping adopt(long address, long length) {
+        return new UserMapping(address, length);
     }
 
     long address() {

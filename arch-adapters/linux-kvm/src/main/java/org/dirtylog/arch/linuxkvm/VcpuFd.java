@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
 import org.dirtylog.spi.IoctlResult;
+import org.dirtylog.spi.KvmApi;
 
 /**
  * A vCPU file descriptor from {@code KVM_CREATE_VCPU} and its mapped {@code kvm_run} page.
@@ -69,6 +70,18 @@ final class VcpuFd implements AutoCloseable {
     /** {@code KVM_GET_SREGS}: stores segments, control registers and EFER into {@code sregs}. */
     IoctlResult<Integer> getSregs(MemorySegment sregs) {
         return IoctlResult.ofKernelReturn(fd.ioctl(KvmIoctls.KVM_GET_SREGS, sregs.address()));
+    }
+
+    /**
+     * {@code mmap(NULL, length, prot, flags, vcpu_fd, KVM_DIRTY_LOG_PAGE_OFFSET * PAGE_SIZE)}
+     * ({@code kvm_vcpu_mmap}): returns the address of this vCPU's dirty ring. Errors:
+     * {@code -EINVAL} (MAP_PRIVATE, or PROT_EXEC on kernels that check it in KVM), {@code -EPERM}
+     * (PROT_EXEC refused by the VFS on newer kernels), {@code -EBADF} (closed). The kernel checks
+     * neither length nor ring size: the caller must map no page outside the ring, whose access
+     * raises SIGBUS.
+     */
+    long mmapDirtyRing(long length, int prot, int flags) {
+        return fd.mmap(length, prot, flags, KvmApi.KVM_DIRTY_LOG_PAGE_OFFSET * KvmApi.PAGE_SIZE);
     }
 
     /** Returns {@code kvm_run.exit_reason} of the last exit. */

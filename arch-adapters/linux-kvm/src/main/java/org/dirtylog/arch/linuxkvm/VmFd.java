@@ -36,6 +36,10 @@ final class VmFd implements AutoCloseable {
     private static final long CAP_FLAGS = KvmStructs.offsetOf(KvmStructs.KVM_ENABLE_CAP, "flags");
     private static final long CAP_ARGS = KvmStructs.offsetOf(KvmStructs.KVM_ENABLE_CAP, "args");
 
+    private static final long CAP_CAP = KvmStructs.offsetOf(KvmStructs.KVM_ENABLE_CAP, "cap");
+    private static final long CAP_FLAGS = KvmStructs.offsetOf(KvmStructs.KVM_ENABLE_CAP, "flags");
+    private static final long CAP_ARGS = KvmStructs.offsetOf(KvmStructs.KVM_ENABLE_CAP, "args");
+
     private final OwnedFd fd;
     private final Arena arena = Arena.ofShared();
     // A harvest takes the spare block (or allocates its own when another harvest holds it), so the
@@ -155,6 +159,15 @@ final class VmFd implements AutoCloseable {
             args.set(ValueLayout.JAVA_LONG, CLEAR_BITMAP, dirtyBitmap);
             return Syscalls.ioctl(n, KvmIoctls.KVM_CLEAR_DIRTY_LOG, args.address(), args.asSlice(CLEAR_CAPTURE));
         }));
+    }
+
+    /**
+     * {@code KVM_RESET_DIRTY_RINGS} ({@code kvm_vm_ioctl_reset_dirty_pages}): zeroes the harvested
+     * prefix of every vCPU's ring, re-arms tracking of those pages, flushes TLBs and returns how
+     * many entries it reset. Errors: {@code -EINVAL} without a ring. TLA+: ResetEntry, ResetEnd.
+     */
+    IoctlResult<Integer> resetDirtyRings() {
+        return IoctlResult.ofKernelReturn(fd.ioctl(KvmIoctls.KVM_RESET_DIRTY_RINGS, 0));
     }
 
     /**

@@ -22,6 +22,7 @@ class KvmIoctlsTests {
             case "KVM_SET_USER_MEMORY_REGION" -> KvmIoctls.KVM_SET_USER_MEMORY_REGION;
             case "KVM_ENABLE_CAP" -> KvmIoctls.KVM_ENABLE_CAP;
             case "KVM_CLEAR_DIRTY_LOG" -> KvmIoctls.KVM_CLEAR_DIRTY_LOG;
+            case "KVM_RESET_DIRTY_RINGS" -> KvmIoctls.KVM_RESET_DIRTY_RINGS;
             case "KVM_RUN" -> KvmIoctls.KVM_RUN;
             case "KVM_GET_REGS" -> KvmIoctls.KVM_GET_REGS;
             case "KVM_SET_REGS" -> KvmIoctls.KVM_SET_REGS;
@@ -42,6 +43,7 @@ class KvmIoctlsTests {
         "KVM_SET_USER_MEMORY_REGION, 0x4020ae46",
         "KVM_ENABLE_CAP, 0x4068aea3",
         "KVM_CLEAR_DIRTY_LOG, 0xc018aec0",
+        "KVM_RESET_DIRTY_RINGS, 0xaec7",
         "KVM_RUN, 0xae80",
         "KVM_GET_REGS, 0x8090ae81",
         "KVM_SET_REGS, 0x4090ae82",

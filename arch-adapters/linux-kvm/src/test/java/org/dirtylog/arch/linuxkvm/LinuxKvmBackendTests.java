@@ -42,6 +42,18 @@ class LinuxKvmBackendTests {
     }
 
     @Test
+    void theRingIsDeclaredExactlyWhenTheKernelReportsARingSize() {
+        assertTrue(LinuxKvmBackend.features(0, 1 << 20).contains(Capability.DIRTY_LOG_RING));
+        assertFalse(LinuxKvmBackend.features(0, 0).contains(Capability.DIRTY_LOG_RING));
+        assertTrue(LinuxKvmBackend.features(0, 0).contains(Capability.SEQUENTIAL_WRITES));
+    }
+
+    @Test
+    void aMissingDeviceDeclaresNoRing(@TempDir Path dir) {
+        assertFalse(new LinuxKvmBackend(dir.resolve("kvm")).capabilities().has(Capability.DIRTY_LOG_RING));
+    }
+
+    @Test
     void aMissingDeviceMakesTheBackendUnavailableAndSaysWhy(@TempDir Path dir) {
         Path missing = dir.resolve("kvm");
         Availability a = new LinuxKvmBackend(missing).availability();

@@ -34,11 +34,11 @@ class ManualProtectTests {
 
     @Test
     void theFeaturesFollowTheBitsOfTheKernelsMask() {
-        assertFalse(LinuxKvmBackend.features(0).contains(Capability.MANUAL_DIRTY_LOG_PROTECT));
-        assertTrue(LinuxKvmBackend.features(ENABLE).contains(Capability.MANUAL_DIRTY_LOG_PROTECT));
-        assertFalse(LinuxKvmBackend.features(ENABLE).contains(Capability.DIRTY_LOG_INITIALLY_SET));
-        assertTrue(LinuxKvmBackend.features(ENABLE | INITIALLY_SET).contains(Capability.DIRTY_LOG_INITIALLY_SET));
-        assertFalse(LinuxKvmBackend.features(INITIALLY_SET).contains(Capability.DIRTY_LOG_INITIALLY_SET),
+        assertFalse(LinuxKvmBackend.features(0, 0).contains(Capability.MANUAL_DIRTY_LOG_PROTECT));
+        assertTrue(LinuxKvmBackend.features(ENABLE, 0).contains(Capability.MANUAL_DIRTY_LOG_PROTECT));
+        assertFalse(LinuxKvmBackend.features(ENABLE, 0).contains(Capability.DIRTY_LOG_INITIALLY_SET));
+        assertTrue(LinuxKvmBackend.features(ENABLE | INITIALLY_SET, 0).contains(Capability.DIRTY_LOG_INITIALLY_SET));
+        assertFalse(LinuxKvmBackend.features(INITIALLY_SET, 0).contains(Capability.DIRTY_LOG_INITIALLY_SET),
                 "INITIALLY_SET means nothing without ENABLE");
     }
 

@@ -70,6 +70,51 @@ class ResourceReleaseTests {
                 "anonymous mappings grew by " + (anonymousGrown >> 10) + " KiB");
     }
 
+    @Test
+    void closingVmsWithMappedDirtyRingsUnmapsTheRingsAndReleasesTheVcpus() throws InterruptedException {
+        KvmDevice.assumeAvailable();
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                new LinuxKvmBackend().capabilities().has(org.dirtylog.spi.Capability.DIRTY_LOG_RING), "no dirty ring");
+        for (int i = 0; i < 5; i++) {
+            ringCycle();
+        }
+        settle(0, Long.MAX_VALUE);
+        long fdsBefore = openFds();
+        long ringsBefore = vcpuFileMappings();
+        for (int i = 0; i < RING_VMS; i++) {
+            ringCycle();
+        }
+        settle(0, Long.MAX_VALUE);
+        // A ring mapping left behind keeps its vCPU file (and with it the VM) alive although the fds are closed.
+        assertEquals(ringsBefore, vcpuFileMappings(), "mappings of kvm-vcpu files");
+        assertEquals(fdsBefore, openFds(), "open file descriptors");
+    }
+
+    private static final int RING_VMS = 200;
+
+    private static void ringCycle() {
+        try (BackendVm vm = KvmDevice.newVm()) {
+            vm.enableDirtyLogRing(KvmApi.KVM_CAP_DIRTY_LOG_RING, 0, KvmApi.PAGE_SIZE).value();
+            UserMemory memory = vm.mmap(SLOT_BYTES).value();
+            vm.setUserMemoryRegion(new MemoryRegion(0, KvmApi.KVM_MEM_LOG_DIRTY_PAGES, GuestProgram.KIT_BASE,
+                    SLOT_BYTES, memory.address())).value();
+            BackendVcpu vcpu = vm.createVcpu(0).value();
+            vcpu.mmapDirtyRing(KvmApi.PAGE_SIZE, KvmApi.PROT_READ | KvmApi.PROT_WRITE, KvmApi.MAP_SHARED).value();
+            vcpu.mmapDirtyRing(KvmApi.PAGE_SIZE, KvmApi.PROT_READ, KvmApi.MAP_SHARED).value();
+            vcpu.runWrites(List.of(new GuestWrite(GuestProgram.KIT_BASE, 1))).value();
+            vm.resetDirtyRings().value();
+        }
+    }
+
+    /** Returns how many mappings of a vCPU file ({@code anon_inode:kvm-vcpu:N}) the process has. */
+    private static long vcpuFileMappings() {
+        try (Stream<String> lines = Files.lines(Path.of("/proc/self/maps"))) {
+            return lines.filter(line -> line.contains("kvm-vcpu")).count();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     private static void cycle() {
         try (BackendVm vm = KvmDevice.newVm()) {
             UserMemory memory = vm.mmap(SLOT_BYTES).value();

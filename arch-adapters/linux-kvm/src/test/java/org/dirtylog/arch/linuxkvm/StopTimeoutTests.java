@@ -34,7 +34,7 @@ class StopTimeoutTests {
                 code.segment().set(ValueLayout.JAVA_SHORT, GuestProgram.CODE_GPA + JNE_STOPPED, (short) 0x9090);
                 vm.setUserMemoryRegion(1, 0, 0, GuestProgram.PRIVATE_SIZE, code.address()).value();
                 vm.setUserMemoryRegion(0, 0, GuestProgram.KIT_BASE, KvmApi.PAGE_SIZE, data.address()).value();
-                LinuxKvmVcpu vcpu = LinuxKvmVcpu.create(vm, 0, kvm.vcpuMmapSize().value(), code.segment(), 300).value();
+                LinuxKvmVcpu vcpu = LinuxKvmVcpu.create(vm, 0, kvm.vcpuMmapSize().value(), code.segment(), 0, 300).value();
                 try {
                     RandomWriter writer = vcpu.startRandomWrites(new RandomWrites(GuestProgram.KIT_BASE, 1, 4, 0)).value();
                     // Wide on purpose: without the kick stop() never returns; a slow machine must not fail here.
