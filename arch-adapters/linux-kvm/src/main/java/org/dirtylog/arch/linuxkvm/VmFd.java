@@ -36,10 +36,6 @@ final class VmFd implements AutoCloseable {
     private static final long CAP_FLAGS = KvmStructs.offsetOf(KvmStructs.KVM_ENABLE_CAP, "flags");
     private static final long CAP_ARGS = KvmStructs.offsetOf(KvmStructs.KVM_ENABLE_CAP, "args");
 
-    private static final long CAP_CAP = KvmStructs.offsetOf(KvmStructs.KVM_ENABLE_CAP, "cap");
-    private static final long CAP_FLAGS = KvmStructs.offsetOf(KvmStructs.KVM_ENABLE_CAP, "flags");
-    private static final long CAP_ARGS = KvmStructs.offsetOf(KvmStructs.KVM_ENABLE_CAP, "args");
-
     private final OwnedFd fd;
     private final Arena arena = Arena.ofShared();
     // A harvest takes the spare block (or allocates its own when another harvest holds it), so the
