@@ -47,7 +47,8 @@ class CertificateTests {
         assertFalse(c.certified());
         assertEquals(List.of("PREC-01"), c.rulesNotRun());
         assertEquals(List.of(), c.mustRulesNotRun());
-        assertEquals("not certified: partial run: 35 of 36 rules reached a verdict (--rules CAP-*)", c.reason());
+        int n = RuleCatalogue.rules().size();
+        assertEquals("not certified: partial run: " + (n - 1) + " of " + n + " rules reached a verdict (--rules CAP-*)", c.reason());
     }
 
     @Test
@@ -56,7 +57,7 @@ class CertificateTests {
                 Optional.of("interrupted by the user while USER-ADDR-02 ran"));
         assertFalse(c.certified());
         assertTrue(c.reason().startsWith("not certified: interrupted by the user while USER-ADDR-02 ran; partial run: "
-                + "3 of 36 rules"), c.reason());
+                + "3 of " + RuleCatalogue.rules().size() + " rules"), c.reason());
     }
 
     @Test
