@@ -14,7 +14,11 @@ import org.dirtylog.spi.Capabilities;
 /**
  * The outcome of certifying one backend: every rule's verdict, how the run was configured, and
  * whether the backend is certified. Certified means: every rule of the catalogue reached a
- * verdict, none is FAIL or ERROR, the effort was at least 1, and the run was not interrupted.
+ * verdict, no MUST rule is FAIL, no rule is ERROR, the effort was at least 1, and the run was
+ * not interrupted. A SHOULD rule that fails (RFC 2119: a recommendation with valid reasons to
+ * differ, e.g. precision, which a correct kernel may miss by reporting a page twice) does not
+ * block certification: it is a {@linkplain #warnings() warning}, shown first in every report. An
+ * ERROR of any level blocks it: the rule could not judge, so less was checked.
  *
  * @param backend the backend's name
  * @param description the backend's one-line description, empty when it could not be read
@@ -46,7 +50,23 @@ public record Certificate(String backend, String description, Optional<Capabilit
     /** Returns true when the backend is certified. */
     public boolean certified() {
         return interruption.isEmpty() && rulesNotRun().isEmpty() && options.effort() >= 1
-                && results.stream().noneMatch(r -> r.verdict() == Verdict.FAIL || r.verdict() == Verdict.ERROR);
+                && results.stream().noneMatch(Certificate::blocks);
+    }
+
+    /** True when {@code r} keeps a backend from being certified: an ERROR, or a FAIL of a MUST rule. */
+    private static boolean blocks(RuleResult r) {
+        return r.verdict() == Verdict.ERROR || r.verdict() == Verdict.FAIL && r.rule().level() == Level.MUST;
+    }
+
+    /** Returns true when {@code r} is a SHOULD rule that failed: a warning, not a bar to certification. */
+    public static boolean isWarning(RuleResult r) {
+        return r.verdict() == Verdict.FAIL && r.rule().level() == Level.SHOULD;
+    }
+
+    /** Returns one line per SHOULD rule that failed ({@code PREC-01 (SHOULD) FAIL: message}), in catalogue order. */
+    public List<String> warnings() {
+        return results.stream().filter(Certificate::isWarning)
+                .map(r -> r.rule().id() + " (SHOULD) FAIL: " + r.message()).toList();
     }
 
     /** Returns the ids of the catalogue's rules that got no verdict (deselected, or the run stopped), in order. */
@@ -75,12 +95,14 @@ public record Certificate(String backend, String description, Optional<Capabilit
     /** Returns one line saying why the backend is or is not certified. */
     public String reason() {
         if (certified()) {
+            List<String> warned = results.stream().filter(Certificate::isWarning).map(r -> r.rule().id()).toList();
             return "certified: every rule of the catalogue reached a verdict at effort "
-                    + effortText(options.effort()) + " and none failed or errored";
+                    + effortText(options.effort()) + (warned.isEmpty() ? " and none failed or errored"
+                    : ", no MUST rule failed and none errored; SHOULD not met: " + String.join(", ", warned));
         }
         List<String> why = new ArrayList<>();
         interruption.ifPresent(why::add);
-        List<String> bad = results.stream().filter(r -> r.verdict() == Verdict.FAIL || r.verdict() == Verdict.ERROR)
+        List<String> bad = results.stream().filter(Certificate::blocks)
                 .map(r -> r.rule().id() + " " + r.verdict()).toList();
         if (!bad.isEmpty()) {
             why.add(String.join(", ", bad));

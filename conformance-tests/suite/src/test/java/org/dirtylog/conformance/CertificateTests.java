@@ -67,4 +67,48 @@ class CertificateTests {
         assertFalse(c.certified());
         assertTrue(c.reason().startsWith("not certified: CAP-01 ERROR, CAP-02 ERROR"), c.reason());
     }
+
+    private static List<RuleResult> passingBut(String id, Verdict verdict) {
+        return all(Verdict.PASS).stream().map(r -> r.rule().id().equals(id)
+                ? new RuleResult(r.rule(), verdict, "page 7 of slot 0 by h1.3, not written since h1.2 began", "", "", List.of(), 0)
+                : r).toList();
+    }
+
+    @Test
+    void aShouldRuleThatFailsCertifiesWithAWarningShownFirstInEveryReport() {
+        Rule prec = RuleCatalogue.byId("PREC-01").orElseThrow();
+        assertEquals(Level.SHOULD, prec.level(), "PREC-01 is the SHOULD this test is about");
+        Certificate c = certificate(RunOptions.withSeed(1), passingBut("PREC-01", Verdict.FAIL), Optional.empty());
+        assertTrue(c.certified(), c.reason());
+        assertEquals(List.of("PREC-01 (SHOULD) FAIL: page 7 of slot 0 by h1.3, not written since h1.2 began"), c.warnings());
+        assertTrue(c.reason().endsWith("SHOULD not met: PREC-01"), c.reason());
+
+        var json = org.dirtylog.conformance.report.CertificateJson.toJson(c);
+        assertTrue(json.get("certified").asBoolean());
+        assertEquals(c.warnings().get(0), json.get("warnings").get(0).asText());
+        List<String> fields = new java.util.ArrayList<>();
+        json.fieldNames().forEachRemaining(fields::add);
+        assertTrue(fields.indexOf("warnings") < fields.indexOf("rules"), fields::toString);
+
+        String html = org.dirtylog.conformance.report.HtmlReport.render(c);
+        int verdict = html.indexOf("id=\"verdict\">CERTIFIED</p>");
+        int warning = html.indexOf("id=\"warning\">Warning: PREC-01 (SHOULD) FAIL");
+        assertTrue(verdict > 0 && warning > verdict && warning < html.indexOf("<h1>"), html);
+
+        String xml = org.dirtylog.conformance.report.JunitXml.render(c);
+        assertTrue(xml.contains("failures=\"0\""), xml);
+        assertTrue(xml.contains("<skipped message=\"warning: SHOULD not met: page 7"), xml);
+    }
+
+    @Test
+    void aMustRuleThatFailsAndAShouldRuleInErrorAreNotCertified() {
+        Certificate must = certificate(RunOptions.withSeed(1), passingBut("RACE-02", Verdict.FAIL), Optional.empty());
+        assertFalse(must.certified());
+        assertEquals("not certified: RACE-02 FAIL", must.reason());
+        assertEquals(List.of(), must.warnings());
+        // An ERROR means the rule could not judge: less was checked, whatever its level.
+        Certificate error = certificate(RunOptions.withSeed(1), passingBut("PREC-01", Verdict.ERROR), Optional.empty());
+        assertFalse(error.certified());
+        assertEquals("not certified: PREC-01 ERROR", error.reason());
+    }
 }

@@ -299,6 +299,9 @@ public final class CertifyCommand {
                 if (!c.certified()) {
                     out.println("    " + Text.line(c.reason(), 2000));
                 }
+                for (String w : c.warnings()) {
+                    out.println("    warning: " + Text.line(w, 2000));
+                }
             }
             out.println("seed " + s.options.seed() + "; report: " + index);
         }

@@ -35,6 +35,9 @@ public final class CertificateJson {
         root.put("description", c.description());
         root.put("certified", c.certified());
         root.put("reason", c.reason());
+        // SHOULD rules that failed: the backend may be certified, and these come first for a reader.
+        ArrayNode warnings = root.putArray("warnings");
+        c.warnings().forEach(warnings::add);
         root.put("kit_version", c.kitVersion());
         root.put("seed", Long.toString(c.seed()));
         options(root.putObject("options"), c.options(), c);

@@ -23,7 +23,7 @@ public final class HtmlReport {
             body{font-family:system-ui,sans-serif;margin:2em;max-width:80em;color:#222}
             table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}
             th{background:#f4f4f4}.PASS{background:#dff0d8}.FAIL{background:#f2dede}.ERROR{background:#fcd9b6}
-            .NOT_APPLICABLE{background:#eee;color:#555}.big{font-size:1.4em;font-weight:bold}code{font-size:.95em}
+            .NOT_APPLICABLE{background:#eee;color:#555}.WARN{background:#fcf8e3;border-left:.4em solid #e0a800;padding:.3em .6em}.big{font-size:1.4em;font-weight:bold}code{font-size:.95em}
             details{margin:.5em 0 1.5em 0}""";
 
     private HtmlReport() {
@@ -35,6 +35,10 @@ public final class HtmlReport {
         StringBuilder h = head(verdict + ": " + c.backend() + " (DirtyLog Kit certificate)");
         h.append("<p class=\"big ").append(c.certified() ? "PASS" : "FAIL").append("\" id=\"verdict\">").append(verdict)
                 .append(c.certified() ? "" : ": " + html(c.reason().replaceFirst("^not certified: ", ""))).append("</p>\n");
+        // A SHOULD rule that failed certifies, but the reader sees it before anything else.
+        for (String w : c.warnings()) {
+            h.append("<p class=\"big WARN\" id=\"warning\">Warning: ").append(html(w)).append("</p>\n");
+        }
         h.append("<h1>").append(html(c.backend())).append("</h1>\n<p>").append(html(c.description())).append("</p>\n");
         h.append("<p>").append(html(c.reason())).append("</p>\n");
         h.append("<table>\n");

@@ -10,7 +10,8 @@ import org.dirtylog.conformance.Verdict;
 
 /**
  * Renders {@code junit.xml} in the Ant/Surefire format CI servers read: one testcase per rule,
- * FAIL as {@code <failure>}, ERROR as {@code <error>}, NOT_APPLICABLE as {@code <skipped>}, and a
+ * FAIL as {@code <failure>} (a SHOULD rule's FAIL, which certifies, as {@code <skipped>} with a
+ * warning), ERROR as {@code <error>}, NOT_APPLICABLE as {@code <skipped>}, and a
  * last testcase {@code certified: <backend>} that fails when the backend is not certified, so a
  * partial or weakened run is visible on a dashboard that only counts failures.
  */
@@ -28,13 +29,16 @@ public final class JunitXml {
     public static String render(Certificate c) {
         var counts = c.summary();
         boolean certified = c.certified();
+        // A SHOULD rule that failed certifies: skipped with a warning, so a dashboard that counts
+        // failures agrees with the certificate, and the message says what was not met.
+        int warnings = c.warnings().size();
         StringBuilder x = new StringBuilder("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
         x.append(String.format(Locale.ROOT,
                 "<testsuite name=\"%s\" tests=\"%d\" failures=\"%d\" errors=\"%d\" skipped=\"%d\" "
                         + "time=\"%.3f\" timestamp=\"%s\">%n",
                 xml("dirtylog-certify." + c.backend()), c.results().size() + 1,
-                counts.get(Verdict.FAIL) + (certified ? 0 : 1), counts.get(Verdict.ERROR),
-                counts.get(Verdict.NOT_APPLICABLE), c.seconds(), c.started()));
+                counts.get(Verdict.FAIL) - warnings + (certified ? 0 : 1), counts.get(Verdict.ERROR),
+                counts.get(Verdict.NOT_APPLICABLE) + warnings, c.seconds(), c.started()));
         x.append("  <properties>\n");
         prop(x, "backend", c.backend());
         prop(x, "seed", Long.toString(c.seed()));
@@ -51,6 +55,11 @@ public final class JunitXml {
         for (RuleResult r : c.results()) {
             x.append(String.format(Locale.ROOT, "  <testcase classname=\"%s\" name=\"%s\" time=\"%.3f\"",
                     classname, xml(r.rule().id() + " " + r.rule().statement()), r.seconds()));
+            if (Certificate.isWarning(r)) {
+                x.append(">\n    <skipped message=\"").append(xml("warning: SHOULD not met: " + r.message()))
+                        .append("\"/>\n  </testcase>\n");
+                continue;
+            }
             switch (r.verdict()) {
                 case PASS -> x.append("/>\n");
                 case NOT_APPLICABLE -> x.append(">\n    <skipped message=\"").append(xml(r.message()))
