@@ -11,10 +11,10 @@ import org.dirtylog.spi.Capability;
 
 /**
  * The rules a backend is certified against, in report order. Ids are stable: a rule that
- * changes meaning gets a new id. Sources: the RFC ({@code /work/shared/seed}, sections 4.39 and
- * 4.40), the kernel's {@code api.rst} (4.8 {@code KVM_GET_DIRTY_LOG}, 4.35
+ * changes meaning gets a new id. Sources: the 2010 RFC ("KVM: introduce new API for
+ * getting/switching dirty bitmaps", the sections 4.39 and 4.40 of the api.txt it adds), the kernel's {@code api.rst} (4.8 {@code KVM_GET_DIRTY_LOG}, 4.35
  * {@code KVM_SET_USER_MEMORY_REGION}, 8.29 the dirty ring), the kernel source where the note
- * was wrong, the kit's semantics note ({@code §n}) and the TLA+ properties of
+ * was wrong, the kit's semantics note ({@code §n}, {@code docs/semantics.md}) and the TLA+ properties of
  * {@code spec/models/dirtylog/DirtyLog.tla} and {@code spec/models/ring/DirtyRing.tla}.
  */
 public final class RuleCatalogue {
