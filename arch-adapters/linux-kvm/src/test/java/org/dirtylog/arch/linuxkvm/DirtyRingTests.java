@@ -16,6 +16,7 @@ import org.dirtylog.spi.Capability;
 import org.dirtylog.spi.DirtyGfn;
 import org.dirtylog.spi.Errno;
 import org.dirtylog.spi.GuestWrite;
+import org.dirtylog.spi.IoctlResult;
 import org.dirtylog.spi.KvmApi;
 import org.dirtylog.spi.MemoryRegion;
 import org.dirtylog.spi.RandomWriter;
@@ -194,7 +195,14 @@ class DirtyRingTests {
             int harvested = collect(ring, 0).size();
             assertEquals(harvested, vm.resetDirtyRings().value());
             assertEquals(0, writer.resume().value());
-            assertEquals(Errno.EINVAL, writer.resume().errnoOrNull(), "not waiting any more");
+            // The resumed session may refill the ring and exit again before this thread runs on (a
+            // loaded machine): a second resume is valid exactly when a second ring-full exit came.
+            IoctlResult<Integer> again = writer.resume();
+            if (again.isOk()) {
+                assertTrue(writer.ringFullExits() >= 2, "a second resume succeeded without a second ring-full exit");
+            } else {
+                assertEquals(Errno.EINVAL, again.errnoOrNull(), "not waiting any more");
+            }
             while (writer.writesSoFar() < 16 && !writer.ringFull() && System.nanoTime() < deadline) {
                 Thread.sleep(1);
             }
