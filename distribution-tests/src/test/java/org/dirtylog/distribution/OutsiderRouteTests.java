@@ -40,6 +40,24 @@ class OutsiderRouteTests {
     private static final Set<String> RFC_RULES = Set.of("USER-ADDR-01", "USER-ADDR-02", "USER-ADDR-03",
             "USER-ADDR-04", "USER-ADDR-05", "SWITCH-01", "SWITCH-02", "SWITCH-03", "SWITCH-04", "SWITCH-05",
             "SWITCH-06", "SWITCH-07", "SLOT-LOG-06", "RACE-01");
+    /** The rules example-minimal lacks a capability for: the RFC's, manual protect's and the ring's. */
+    private static final Set<String> NOT_APPLICABLE = notApplicable();
+    /** The catalogue's size, as the README's rule table lists it (this module sees the kit as a user does). */
+    private static final int RULES = 64;
+
+    private static Set<String> notApplicable() {
+        Set<String> ids = new java.util.TreeSet<>(RFC_RULES);
+        for (int i = 1; i <= 4; i++) {
+            ids.add(String.format("MANUAL-%02d", i));
+        }
+        for (int i = 1; i <= 10; i++) {
+            ids.add(String.format("CLEAR-%02d", i));
+        }
+        for (int i = 1; i <= 13; i++) {
+            ids.add(String.format("RING-%02d", i));
+        }
+        return Set.copyOf(ids);
+    }
     // A rule id followed by its statement; Surefire may put the test factory's own name in front.
     private static final Pattern RULE_CASE = Pattern.compile("^(?:.*?\\s)?([A-Z]+(?:-[A-Z]+)*-\\d\\d) \\S.*");
     private static final Pattern PACKAGE = Pattern.compile("^package ([\\w.]+);", Pattern.MULTILINE);
@@ -96,15 +114,16 @@ class OutsiderRouteTests {
             }
             if (c.getElementsByTagName("skipped").getLength() > 0) {
                 skipped.add(rule.matches() ? rule.group(1) : name);
-                assertTrue(text(c, "skipped").contains("user-dirty-log"), name + ": " + text(c, "skipped"));
+                assertTrue(text(c, "skipped").matches("(?s).*(user-dirty-log|manual-dirty-log-protect|dirty-log-ring).*"),
+                        name + ": " + text(c, "skipped"));
             }
             if (c.getElementsByTagName("failure").getLength() + c.getElementsByTagName("error").getLength() > 0) {
                 failed.add(name);
             }
         }
         assertEquals(List.of(), failed, "test cases that failed");
-        assertEquals(36, rules.size(), "test cases named 'ID statement': " + names(cases));
-        assertEquals(RFC_RULES, skipped, "the rules skipped as not applicable");
+        assertEquals(RULES, rules.size(), "test cases named 'ID statement': " + names(cases));
+        assertEquals(NOT_APPLICABLE, skipped, "the rules skipped as not applicable");
     }
 
     private static String group(Pattern pattern, String text) {
