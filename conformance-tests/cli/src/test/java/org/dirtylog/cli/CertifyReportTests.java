@@ -49,7 +49,7 @@ class CertifyReportTests {
         assertEquals(0.5, options.get("effort").asDouble());
         assertEquals("GET-0*", options.get("rules").asText());
         assertEquals(List.of(jar.toString()), List.of(options.get("backend_jars").get(0).asText()));
-        assertEquals(29, c.get("rules_not_run").size());
+        assertEquals(RuleCatalogue.rules().size() - 7, c.get("rules_not_run").size());
 
         String html = Files.readString(report.resolve("index.html"));
         String first = firstBodyLine(html);

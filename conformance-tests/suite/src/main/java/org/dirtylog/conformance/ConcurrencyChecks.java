@@ -154,9 +154,10 @@ final class ConcurrencyChecks {
         }
         List<Harvester.Style> styles = new ArrayList<>();
         for (Harvester.Style style : Harvester.Style.values()) {
-            // GET+CLEAR puts the whole VM in manual-protect mode, where a plain GET of the other
-            // slot would no longer re-arm it; RACE-04 draws among the styles that leave the VM as is.
-            if (s.has(style.needs()) && style != Harvester.Style.GET_CLEAR) {
+            // GET+CLEAR and the ring put the whole VM in a mode (manual protect; ring mode, where
+            // GET is -ENXIO) that the other slot's style would not work in; RACE-04 draws among the
+            // styles that leave the VM as it is.
+            if (s.has(style.needs()) && style != Harvester.Style.GET_CLEAR && style != Harvester.Style.RING) {
                 styles.add(style);
             }
         }
