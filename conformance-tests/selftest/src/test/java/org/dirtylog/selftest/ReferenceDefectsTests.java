@@ -27,9 +27,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * The reference backends rebuilt with each known defect (the fixtures of
  * {@code arch-adapters/defects}: the correct core composed with one broken hook or seam, in the
  * bug's natural window) are not certified, and the rules that should catch the defect FAIL.
- * Race defects are run on several seeds and must be caught on every one. For the three races
- * the oracle looks for (edde99ce, 6dbf79e7, no grace period) RACE-01 (switch) and RACE-02 (get)
- * are two independent chances, and one FAIL per seed is required.
+ * Race defects are run on several seeds and must be caught on every one: the race rules
+ * (RACE-01 switch, RACE-02 get, RACE-03 one word, RACE-04 two slots) are independent chances at
+ * the race, and one FAIL among them per seed is required.
  *
  * <p>Races that today's race rules miss in their natural window on some seeds are listed in
  * {@link #MISSED_IN_THEIR_NATURAL_WINDOW} and their assertion is disabled, not weakened: the
@@ -39,20 +39,25 @@ class ReferenceDefectsTests {
 
     /** Which rules must catch each defect. */
     private static final Map<Defect, List<String>> CAUGHT_BY = Map.of(
-            Defect.WRITE_PROTECT_BEFORE_SWAP, List.of("RACE-01", "RACE-02"),
-            Defect.NON_ATOMIC_BIT_SET, List.of("RACE-03"),
-            Defect.FLUSH_AFTER_UNLOCK, List.of("RACE-01", "RACE-02"),
+            Defect.WRITE_PROTECT_BEFORE_SWAP, List.of("RACE-01", "RACE-02", "RACE-04"),
+            Defect.NON_ATOMIC_BIT_SET, List.of("RACE-01", "RACE-02", "RACE-03", "RACE-04"),
+            Defect.FLUSH_AFTER_UNLOCK, List.of("RACE-01", "RACE-02", "RACE-04"),
             Defect.NO_FLUSH_ON_LOG_ENABLE, List.of("SLOT-LOG-03"),
             Defect.SWITCH_SKIPS_CLEAR, List.of("SWITCH-03", "GET-02"),
-            Defect.NO_GRACE_PERIOD, List.of("RACE-01", "RACE-02"),
+            Defect.NO_GRACE_PERIOD, List.of("RACE-01", "RACE-02", "RACE-04"),
             Defect.STALE_BITS_AFTER_LOG_TOGGLE, List.of("SLOT-LOG-06"),
             Defect.MOVE_DROPS_BITMAP, List.of("SLOT-LOG-04", "MODEL-01"),
             Defect.CLEAN_GET_LEAVES_BUFFER, List.of("GET-03"),
             Defect.BITS_PAST_NPAGES, List.of("GET-04", "SWITCH-07", "USER-ADDR-01"));
 
-    /** Races where one FAIL among the listed rules per seed suffices (two harvest styles, same oracle). */
+    /**
+     * Races, where one FAIL among the listed rules per seed suffices: the race rules are
+     * independent chances at one race (two harvest styles, two slots, one word), and which of
+     * them meets the window on a seed is the schedule's choice (the catch table in the README
+     * shows it per seed).
+     */
     private static final Set<Defect> EITHER_STYLE = EnumSet.of(Defect.WRITE_PROTECT_BEFORE_SWAP,
-            Defect.FLUSH_AFTER_UNLOCK, Defect.NO_GRACE_PERIOD);
+            Defect.NON_ATOMIC_BIT_SET, Defect.FLUSH_AFTER_UNLOCK, Defect.NO_GRACE_PERIOD);
 
     /** Seeds each race defect is run with; every one must catch it. */
     private static final long[] RACE_SEEDS = {1, 2, 3};
@@ -64,14 +69,16 @@ class ReferenceDefectsTests {
     private static final double RACE_EFFORT = 1;
 
     /**
-     * Races the race rules missed on some seed in one of the measurements once nothing widened
-     * their windows (only x86 edde99ce was caught on every seed of every measurement, and stays
-     * asserted).
+     * Races the race rules (sparse phases, perturbation agent) missed on some of seeds 1-10 at
+     * default effort in the catch table's measurement (README, "The catch table"): ppc
+     * NON_ATOMIC_BIT_SET 9/10, ppc NO_GRACE_PERIOD 2/10, ia64 NO_GRACE_PERIOD 4/10 and
+     * FLUSH_AFTER_UNLOCK 0/10 on every architecture. The others were caught on 10/10 and are
+     * asserted.
      */
     private static final Set<String> MISSED_IN_THEIR_NATURAL_WINDOW = Set.of(
-            "X86 NON_ATOMIC_BIT_SET", "PPC NON_ATOMIC_BIT_SET", "IA64 NON_ATOMIC_BIT_SET",
+            "PPC NON_ATOMIC_BIT_SET",
             "X86 FLUSH_AFTER_UNLOCK", "PPC FLUSH_AFTER_UNLOCK", "IA64 FLUSH_AFTER_UNLOCK",
-            "X86 NO_GRACE_PERIOD", "PPC NO_GRACE_PERIOD", "IA64 NO_GRACE_PERIOD");
+            "PPC NO_GRACE_PERIOD", "IA64 NO_GRACE_PERIOD");
 
     /** Every defect on every arch it applies to. */
     static Stream<Arguments> defects() {
@@ -108,9 +115,8 @@ class ReferenceDefectsTests {
         assertCaught(arch, defect);
     }
 
-    @Disabled("today's race rules miss these races in their natural window on some seeds (rates in the README);"
-            + " re-enable with the rework of the race rules, 'Races found on purpose: the race rules must catch"
-            + " a racy backend they have never seen, at its natural speed'")
+    @Disabled("the race rules miss these reference races in their natural window on some of 10 seeds (rates and"
+            + " the reason in the README's catch table): asserting them would make the build a coin toss")
     @ParameterizedTest(name = "{0} + {1}")
     @MethodSource("racesMissedInTheirNaturalWindow")
     void theRaceIsCaughtInItsNaturalWindow(Arch arch, Defect defect) {
