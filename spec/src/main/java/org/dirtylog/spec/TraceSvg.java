@@ -30,6 +30,8 @@ public final class TraceSvg {
     private static final int CHAR = 7;
     private static final int DETAIL_CHARS = 110;
     private static final String HARVESTS = "|switch|get|getclear|harvest|";
+    /** Per-vCPU program counters whose domain gives the vCPU lanes: DirtyLog, DirtyRing, SrcuCounters. */
+    private static final List<String> LANE_VARIABLES = List.of("pc", "mode", "rpc");
     private static final String UPDATES = "|logon|logoff|";
 
     private TraceSvg() {
@@ -130,7 +132,7 @@ public final class TraceSvg {
         List<String> lanes = new ArrayList<>();
         if (!trace.isEmpty()) {
             Map<String, String> init = trace.get(0).variables();
-            for (String var : List.of("pc", "mode", "rpc")) {
+            for (String var : LANE_VARIABLES) {
                 Optional<Map<String, String>> domain = Optional.ofNullable(init.get(var)).flatMap(TraceFormatter::entries);
                 if (domain.isPresent()) {
                     String prefix = var.equals("rpc") ? "reader " : "vCPU ";
@@ -214,13 +216,16 @@ public final class TraceSvg {
     }
 
     /**
-     * Returns the vCPU lanes whose own entries ({@code pc[v1]}) changed: first those with an
-     * entry changed in a variable where not every vCPU's entry changed, else all with one.
+     * Returns the vCPU lanes whose own entries changed: the one whose program counter
+     * ({@code pc[v1]}, {@code mode}, {@code rpc}) changed when only one did (other functions may
+     * share the domain: SRCU's stripes are 1..N like its readers), else those with an entry
+     * changed in a variable where not every vCPU's entry changed, else all with one.
      */
     private static List<Integer> actor(Map<String, String> before, Map<String, String> after, List<String> lanes,
                                        int cpus) {
         Set<Integer> any = new LinkedHashSet<>();
         Set<Integer> own = new LinkedHashSet<>();
+        Set<Integer> counter = new LinkedHashSet<>();
         after.forEach((name, value) -> {
             Optional<Map<String, String>> was = Optional.ofNullable(before.get(name)).flatMap(TraceFormatter::entries);
             Optional<Map<String, String>> now = TraceFormatter.entries(value);
@@ -238,7 +243,13 @@ public final class TraceSvg {
             if (changed.size() < cpus) {
                 own.addAll(changed);
             }
+            if (LANE_VARIABLES.contains(name)) {
+                counter.addAll(changed);
+            }
         });
+        if (counter.size() == 1) {
+            return List.copyOf(counter);
+        }
         return List.copyOf(own.size() == 1 ? own : any.size() == 1 ? any : own.isEmpty() ? any : own);
     }
 

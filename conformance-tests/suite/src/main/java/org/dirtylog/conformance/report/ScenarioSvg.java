@@ -1,6 +1,6 @@
 package org.dirtylog.conformance.report;
 
-import static org.dirtylog.conformance.report.Text.xml;
+import static org.dirtylog.conformance.report.Text.html;
 
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -19,7 +19,8 @@ import org.dirtylog.conformance.Step;
  * ({@code KVM_SET_USER_MEMORY_REGION}), one for the other VM calls and one for the suite's own
  * reads; one row per step with the call in its lane and the result highlighted on the right.
  * The pages the FAIL names are listed and every step that mentions one is marked in red. No
- * scripts, no external resources; every backend string goes through {@link Text#xml}.
+ * scripts, no external resources. Every backend string goes through {@link Text#html}, whose
+ * output is also well-formed XML text, so the picture parses as XML on its own and as HTML inline.
  */
 public final class ScenarioSvg {
 
@@ -42,7 +43,7 @@ public final class ScenarioSvg {
     private static final int NUMBER = 44;
     private static final int LANE = 150;
     private static final int CHAR = 7;
-    private static final int DETAIL_CHARS = 100;
+    private static final int DETAIL_CHARS = 130;
 
     private ScenarioSvg() {
     }
@@ -60,11 +61,11 @@ public final class ScenarioSvg {
         s.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"scenario\" width=\"%d\""
                 + " height=\"%d\" viewBox=\"0 0 %d %d\" font-family=\"monospace\" font-size=\"12\">%n",
                 width, height, width, height));
-        s.append("<title>").append(xml(r.rule().id() + " " + r.verdict() + ": " + r.message())).append("</title>\n");
+        s.append("<title>").append(html(r.rule().id() + " " + r.verdict() + ": " + r.message())).append("</title>\n");
         s.append(String.format(Locale.ROOT, "<rect width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>%n", width, height));
         for (int i = 0; i < lanes.size(); i++) {
             int x = NUMBER + i * LANE;
-            s.append("<g class=\"lane\" data-lane=\"").append(xml(lanes.get(i))).append("\">");
+            s.append("<g class=\"lane\" data-lane=\"").append(html(lanes.get(i))).append("\">");
             s.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"4\" width=\"%d\" height=\"%d\" fill=\"%s\"/>",
                     x + 2, LANE - 4, steps.size() * ROW + 36, i % 2 == 0 ? "#f4f6fa" : "#eef1f6"));
             s.append(text(x + LANE / 2, 22, "#222222", "bold middle", cut(lanes.get(i), LANE / CHAR - 1)));
@@ -77,8 +78,8 @@ public final class ScenarioSvg {
             int y = TOP + i * ROW;
             boolean marked = pages.stream().anyMatch(p -> mentions(step.call() + " -> " + step.result(), p));
             s.append(String.format(Locale.ROOT, "<g class=\"step%s\" data-step=\"%d\" data-lane=\"%s\">",
-                    marked ? " touches-page" : "", i + 1, xml(lanes.get(lane))));
-            s.append("<title>").append(xml((i + 1) + " " + step.actor() + ": " + step.call() + " -> " + step.result()))
+                    marked ? " touches-page" : "", i + 1, html(lanes.get(lane))));
+            s.append("<title>").append(html((i + 1) + " " + step.actor() + ": " + step.call() + " -> " + step.result()))
                     .append("</title>");
             s.append(text(NUMBER - 8, y + 15, "#555555", "end", Integer.toString(i + 1)));
             if (marked) {
@@ -93,10 +94,10 @@ public final class ScenarioSvg {
                     + " stroke=\"%s\" stroke-width=\"%s\"/>", x, y + 1, w, fill, marked ? "#b00020" : "#7a869a",
                     marked ? "2" : "1"));
             s.append(text(x + 4, y + 15, "#111111", "", cut(step.call(), w / CHAR - 1)));
-            String call = cut(step.call(), DETAIL_CHARS / 2);
+            String call = cut(step.call(), 90);
             String result = cut(step.result(), DETAIL_CHARS - call.length() - 4);
             s.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" fill=\"#222222\">%s -&gt; </text>",
-                    detailX, y + 15, xml(call)));
+                    detailX, y + 15, html(call)));
             int rx = detailX + (int) Math.ceil((call.length() + 4) * 7.25);
             if (!result.isEmpty()) {
                 s.append(String.format(Locale.ROOT, "<rect class=\"changed\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"18\""
@@ -109,7 +110,7 @@ public final class ScenarioSvg {
                 + (pages.isEmpty() ? "" : "; red: steps that mention a page the FAIL names")));
         if (!pages.isEmpty()) {
             String list = String.join(", ", pages.stream().map(String::valueOf).toList());
-            s.append("<g class=\"pages\" data-pages=\"").append(xml(list.replace(", ", " "))).append("\">");
+            s.append("<g class=\"pages\" data-pages=\"").append(html(list.replace(", ", " "))).append("\">");
             s.append(text(8, legend + 24, "#b00020", "bold", "pages the FAIL names: " + list));
             s.append("</g>\n");
         }
@@ -233,7 +234,7 @@ public final class ScenarioSvg {
         } else if (style.contains("end")) {
             t.append(" text-anchor=\"end\"");
         }
-        return t.append('>').append(xml(content)).append("</text>").toString();
+        return t.append('>').append(html(content)).append("</text>").toString();
     }
 
     /** Returns {@code s} on one line cut to {@code max} characters, ending in {@code ...} when cut. */

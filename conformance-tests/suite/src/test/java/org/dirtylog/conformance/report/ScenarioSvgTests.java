@@ -97,14 +97,15 @@ class ScenarioSvgTests {
 
     @Test
     void hostileBackendStringsStayTextInWellFormedXml() throws Exception {
-        String hostile = "\"'><script>alert(1)</script>&amp;\u0000\u0007\ud800\uffff</svg>";
+        String hostile = "\"'><script>alert(1)</script>&amp;\u0000\u0007\u0085\ud800\uffff</svg>";
         List<Step> steps = List.of(new Step(hostile, hostile, hostile), new Step("vcpu0", hostile, hostile),
                 new Step("vm", "KVM_GET_DIRTY_LOG" + hostile, "pages [99999999999999999999999, 1]"));
         String svg = ScenarioSvg.render(fail(hostile, "pages [1, " + hostile, hostile + " page 1", steps));
         Document d = parse(svg);
         assertEquals(0, d.getElementsByTagNameNS("*", "script").getLength());
         assertFalse(svg.contains("<script"));
-        assertEquals(hostile.replace("\u0000", "\\u0000").replace("\u0007", "\\u0007").replace("\ud800", "\\uD800")
+        assertEquals(hostile.replace("\u0000", "\\u0000").replace("\u0007", "\\u0007").replace("\u0085", "\\u0085")
+                .replace("\ud800", "\\uD800")
                 .replace("\uffff", "\\uFFFF"), groups(d, "lane").get(2).getAttribute("data-lane"));
     }
 
