@@ -26,7 +26,8 @@ import com.fasterxml.jackson.databind.SerializationFeature;
  * {@code dirtylog check [--model NAME]... [--workers N] [--report DIR]}: model-checks the TLA+
  * models of {@code spec/models/manifest.json} with TLC, prints a table
  * {@code model | expected | actual | distinct states | seconds}, writes {@code DIR/models.json}
- * and one {@code DIR/<model>.trace.txt} per counterexample. {@code DIR} defaults to
+ * and per counterexample {@code DIR/<model>.trace.txt} and the same trace drawn as
+ * {@code DIR/<model>.trace.svg}. {@code DIR} defaults to
  * {@code dirtylog-report/check} under the kit root (the folder holding {@code spec/models}),
  * wherever the command is run from; one run at a time may write into it.
  *
@@ -384,18 +385,21 @@ public final class CheckCommand {
     private static ModelReport report(ModelEntry model, TlcResult result, int workers, Path reportDir)
             throws IOException {
         String traceFile = null;
+        String svgFile = null;
         if (!result.trace().isEmpty()) {
             traceFile = model.name() + ".trace.txt";
+            svgFile = model.name() + ".trace.svg";
             String title = String.format("%s (%s, %s): %s, expected %s", model.name(), model.model(),
                     model.config(), result.verdict(), model.expected());
             Files.writeString(reportDir.resolve(traceFile), TraceFormatter.format(title, result.trace()));
+            Files.writeString(reportDir.resolve(svgFile), TraceSvg.render(title, result.verdict(), result.trace()));
         }
         // A search that stopped at a violation with several workers stops at no fixed state.
         List<String> untaken = result.verdict().equals(TlcResult.HOLDS) || workers == 1
                 ? model.unexplainedUntakenActions(result) : List.of();
         return new ModelReport(model.name(), model.expected(), result.verdict(),
                 result.verdict().equals(model.expected()) && untaken.isEmpty(), result.distinctStates(),
-                model.distinctStates(), Math.round(result.seconds() * 10) / 10.0, workers, traceFile,
+                model.distinctStates(), Math.round(result.seconds() * 10) / 10.0, workers, traceFile, svgFile,
                 result.error().map(SpecError::describe).orElse(null), untaken);
     }
 

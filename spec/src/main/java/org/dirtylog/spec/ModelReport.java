@@ -19,6 +19,8 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  * @param seconds                 wall-clock seconds
  * @param workers                 TLC worker threads used
  * @param trace                   file name of the counterexample, when there is one
+ * @param traceSvg                file name of the counterexample drawn as an SVG swimlane
+ *                                diagram ({@link TraceSvg}), next to {@code trace}
  * @param error                   {@code file:line: message} of a spec or config error
  * @param unexplainedNeverTaken   actions TLC never took that the manifest's {@code never_taken}
  *                                does not explain (each makes the model fail); omitted when none
@@ -34,6 +36,7 @@ public record ModelReport(
         double seconds,
         int workers,
         String trace,
+        @JsonProperty("trace_svg") String traceSvg,
         String error,
         @JsonProperty("unexplained_never_taken") @JsonInclude(JsonInclude.Include.NON_EMPTY)
         List<String> unexplainedNeverTaken) {

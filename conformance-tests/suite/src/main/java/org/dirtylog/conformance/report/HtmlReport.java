@@ -24,7 +24,7 @@ public final class HtmlReport {
             table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}
             th{background:#f4f4f4}.PASS{background:#dff0d8}.FAIL{background:#f2dede}.ERROR{background:#fcd9b6}
             .NOT_APPLICABLE{background:#eee;color:#555}.WARN{background:#fcf8e3;border-left:.4em solid #e0a800;padding:.3em .6em}.big{font-size:1.4em;font-weight:bold}code{font-size:.95em}
-            details{margin:.5em 0 1.5em 0}""";
+            details{margin:.5em 0 1.5em 0}.picture{overflow-x:auto;margin:.5em 0}""";
 
     private HtmlReport() {
     }
@@ -86,6 +86,9 @@ public final class HtmlReport {
                 h.append("<p>").append(html(r.message())).append("</p>\n");
             }
             h.append("<p>Scenario, as run with seed ").append(c.seed()).append(":</p>\n");
+            if (r.verdict() == Verdict.FAIL && !r.scenario().isEmpty()) {
+                h.append("<div class=\"picture\">").append(ScenarioSvg.render(r)).append("</div>\n");
+            }
             steps(h, r.scenario());
         }
         return h.append("</body></html>\n").toString();
