@@ -4,7 +4,9 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import org.dirtylog.conformance.Certificate;
 import org.dirtylog.conformance.RuleResult;
@@ -29,32 +31,48 @@ final class Traces {
     static Certificate writeAndCheck(ReportFolder folder, String prefix, Certificate c, TraceChecker checker,
                                      PrintStream out) throws IOException, InterruptedException {
         String base = prefix.isEmpty() ? "" : prefix + "/";
+        Map<String, RuleTrace> complete = new LinkedHashMap<>();
+        for (RuleResult r : c.results()) {
+            RuleTrace t = r.trace();
+            if (t != null) {
+                folder.write(base + RuleTrace.file(r.rule().id()), ndjson(t));
+                if (t.dropped() == 0) {
+                    complete.put(r.rule().id(), t);
+                }
+            }
+        }
+        long t0 = System.nanoTime();
+        Map<String, TraceCheck> verdicts = complete.isEmpty() ? Map.of() : checker.check(complete);
+        double seconds = (System.nanoTime() - t0) / 1e9;
         List<RuleResult> checked = new ArrayList<>();
         int conforming = 0;
-        int all = 0;
-        long t0 = System.nanoTime();
+        int rejected = 0;
+        int notChecked = 0;
         for (RuleResult r : c.results()) {
             RuleTrace t = r.trace();
             if (t == null) {
                 checked.add(r);
                 continue;
             }
-            folder.write(base + RuleTrace.file(r.rule().id()), ndjson(t));
             TraceCheck verdict = t.dropped() > 0
                     ? TraceCheck.notChecked("incomplete: " + t.dropped() + " events past the limit of " + TraceLog.MAX_EVENTS
                             + " were not kept", t.events().size())
-                    : checker.check(r.rule().id(), t);
-            all++;
-            if (verdict.outcome().equals(TraceCheck.CONFORMS)) {
-                conforming++;
+                    : verdicts.getOrDefault(r.rule().id(), TraceCheck.notChecked("the checker returned no verdict",
+                            t.events().size()));
+            switch (verdict.outcome()) {
+                case TraceCheck.CONFORMS -> conforming++;
+                case TraceCheck.REJECTED -> {
+                    rejected++;
+                    out.println("  trace " + r.rule().id() + " rejected: " + Text.line(verdict.message(), 300));
+                }
+                default -> notChecked++;
             }
-            out.println(String.format(Locale.ROOT, "  trace %-13s %-12s %6.2fs  %s", r.rule().id(), verdict.outcome(),
-                    verdict.seconds(), Text.line(verdict.message(), 110)).stripTrailing());
-            out.flush();
             checked.add(r.withTrace(t.checked(verdict)));
         }
-        out.println(String.format(Locale.ROOT, "  traces: %d of %d conform (%.1f s)", conforming, all,
-                (System.nanoTime() - t0) / 1e9));
+        long events = complete.values().stream().mapToLong(t -> t.events().size()).sum();
+        out.println(String.format(Locale.ROOT, "  traces: %d conform, %d rejected, %d not checked; %d events, checked in %.1f s",
+                conforming, rejected, notChecked, events, seconds));
+        out.flush();
         return new Certificate(c.backend(), c.description(), c.capabilities(), c.kitVersion(), c.options(), c.backendJars(),
                 c.started(), c.seconds(), checked, c.interruption(), c.environment());
     }
