@@ -35,7 +35,6 @@
 (* A harvest that fails with an errno (invalid slot id, no dirty log)     *)
 (* is one step: it reports nothing and changes nothing.                   *)
 (***************************************************************************)
-EXTENDS FiniteSets
 
 CONSTANTS
     Slots,          \* memslot ids (model values or strings)
