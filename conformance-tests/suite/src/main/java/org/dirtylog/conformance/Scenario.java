@@ -369,15 +369,16 @@ public final class Scenario implements AutoCloseable {
         buffer.segment().fill((byte) 0);
         long t0 = t0();
         IoctlResult<Integer> r = vm.getDirtyLog(slot.id(), buffer.address());
-        atReturn.run();
-        recordGetDirtyLog(slot.id(), buffer.address(), r);
-        UserBitmap bitmap = UserBitmap.readFrom(buffer.segment(), slot.npages());
+        // Traced before atReturn runs, so whatever it calls follows the GET in the trace.
         traced("vm", "KVM_GET_DIRTY_LOG", t0, n -> {
             TraceLog.result(n.put("slot", slot.id()).put("dirty_bitmap", buffer.address()), r);
             if (r.isOk()) {
-                putPages(n, bitmap.pages());
+                putPages(n, UserBitmap.readFrom(buffer.segment(), slot.npages()).pages());
             }
         });
+        atReturn.run();
+        recordGetDirtyLog(slot.id(), buffer.address(), r);
+        UserBitmap bitmap = UserBitmap.readFrom(buffer.segment(), slot.npages());
         Expect.value(r, 0, "KVM_GET_DIRTY_LOG(slot=" + slot.id() + ")");
         note("read dirty_bitmap of slot " + slot.id(), bitmap.describe());
         return bitmap;
@@ -396,9 +397,10 @@ public final class Scenario implements AutoCloseable {
     public IoctlResult<Integer> switchDirtyLog(int slot, Consumer<IoctlResult<Integer>> atReturn) {
         long t0 = t0();
         IoctlResult<Integer> r = vm.switchDirtyLog(slot);
+        // Traced before atReturn runs, so the cold-bitmap copy it makes follows the SWITCH in the trace.
+        traced("vm", "KVM_SWITCH_DIRTY_LOG", t0, n -> TraceLog.result(n.put("slot", slot), r));
         atReturn.accept(r);
         record("vm", "KVM_SWITCH_DIRTY_LOG(slot=" + CallText.slot(slot) + ")", CallText.show(r));
-        traced("vm", "KVM_SWITCH_DIRTY_LOG", t0, n -> TraceLog.result(n.put("slot", slot), r));
         return r;
     }
 
@@ -486,8 +488,8 @@ public final class Scenario implements AutoCloseable {
         ClearDirtyLog log = new ClearDirtyLog(slot.id(), Math.toIntExact(slot.npages()), 0, buffer.address());
         long t0 = t0();
         IoctlResult<Integer> r = vm.clearDirtyLog(log);
-        atReturn.run();
         traceClear(log, pages.pages(), t0, r);
+        atReturn.run();
         record("vm", CallText.clearDirtyLog(log, memoryName(buffer.address())) + " of " + pages.describe(), CallText.show(r));
         Expect.value(r, 0, "KVM_CLEAR_DIRTY_LOG(slot=" + slot.id() + ") of " + pages.describe());
     }
