@@ -682,7 +682,7 @@ public final class Scenario implements AutoCloseable {
                     .put("iteration", writes.iteration());
             n.put("ret", r.isOk() ? 0 : r.kernelReturn());
             if (!r.isOk()) {
-                n.put("errno", String.valueOf(r.errnoOrNull()));
+                n.put("errno", r.errnoOrNull().name());
             }
         });
     }
@@ -742,7 +742,7 @@ public final class Scenario implements AutoCloseable {
             if (r.isOk()) {
                 n.put("addr", r.value().address());
             } else {
-                n.put("errno", String.valueOf(r.errnoOrNull()));
+                n.put("errno", r.errnoOrNull().name());
             }
         });
         record("vcpu" + vcpu, "mmap(" + length + " bytes, " + CallText.prot(prot) + ", " + CallText.mapFlags(flags)
@@ -761,7 +761,7 @@ public final class Scenario implements AutoCloseable {
             if (r.isOk()) {
                 n.put("done", r.value().writes()).put("exit", r.value().exit().name());
             } else {
-                n.put("errno", String.valueOf(r.errnoOrNull()));
+                n.put("errno", r.errnoOrNull().name());
             }
         });
         record("vcpu" + vcpu, "run " + writes.size() + " write(s) until an exit: " + what,

@@ -59,7 +59,7 @@ public final class TraceLog {
     public static ObjectNode result(ObjectNode n, IoctlResult<?> r) {
         n.put("ret", r.kernelReturn());
         if (!r.isOk()) {
-            n.put("errno", String.valueOf(r.errnoOrNull()));
+            n.put("errno", r.errnoOrNull().name());
         }
         return n;
     }
