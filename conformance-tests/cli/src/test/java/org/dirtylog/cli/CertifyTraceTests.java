@@ -18,9 +18,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code certify --trace} on the reference backends, as CI runs it: every rule's calls are
- * recorded as NDJSON in the report, and TLC checks each trace against the contract. Every
- * deterministic rule's trace and every MODEL-01 sequence conforms; only a race rule (one whose
- * certificate carries a concurrency record) may go unchecked, for its concurrent calls.
+ * recorded as NDJSON in the report, and each trace is checked against the contract (by TLC, and
+ * over the recorded call windows where calls overlap). Every deterministic rule's trace and
+ * every MODEL-01 sequence conforms; a race rule (one whose certificate carries a concurrency
+ * record) conforms or, when even its windows cannot judge it, is not checked and says why.
  */
 class CertifyTraceTests {
 
@@ -55,12 +56,13 @@ class CertifyTraceTests {
                 }
                 String outcome = t.get("outcome").asText();
                 if (rule.has("concurrency") && outcome.equals("not checked")) {
-                    assertTrue(t.get("message").asText().contains("calls overlap in time"), backend + " " + id + ": " + t);
+                    // A race rule the windows cannot judge (its slots change while vCPUs write) says why.
+                    assertTrue(t.get("message").asText().contains("; over windows: "), backend + " " + id + ": " + t);
                     continue;
                 }
                 assertEquals("conforms", outcome, backend + " " + id + ": " + t);
                 assertEquals(t.get("behaviours").asInt() > 0, true, backend + " " + id + ": " + t);
-                assertTrue(t.get("message").asText().matches("trace conforms: (\\d+) of \\1 behaviours? checked"),
+                assertTrue(t.get("message").asText().matches("trace conforms: (\\d+) of \\1 behaviours? checked.*"),
                         backend + " " + id + ": " + t);
             }
             assertTrue(traced >= 30, backend + ": " + traced + " traced rules");

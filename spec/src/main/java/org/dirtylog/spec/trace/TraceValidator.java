@@ -62,8 +62,14 @@ public final class TraceValidator {
         this.runner = runner;
     }
 
-    /** One behaviour of one rule, placed in the batch. */
-    private record Placed(String rule, int behaviour, Translation.Behaviour translated) {
+    /**
+     * One behaviour of one rule, placed in the batch.
+     *
+     * @param windows for a behaviour whose calls overlap, what {@link WindowCheck} found; else null
+     * @param windowSkip why even the window check could not judge it, or null
+     */
+    private record Placed(String rule, int behaviour, Translation.Behaviour translated, WindowCheck.Outcome windows,
+                         String windowSkip) {
     }
 
     /**
@@ -103,7 +109,17 @@ public final class TraceValidator {
             }
             List<Placed> placed = new ArrayList<>();
             for (Map.Entry<Integer, List<JsonNode>> b : behaviours.entrySet()) {
-                Placed p = new Placed(t.getKey(), b.getKey(), Translation.of(b.getValue()));
+                Translation.Behaviour tr = Translation.of(b.getValue());
+                WindowCheck.Outcome windows = null;
+                String windowSkip = null;
+                if (tr.overlapping()) {
+                    try {
+                        windows = WindowCheck.of(b.getValue());
+                    } catch (Translation.Skip s) {
+                        windowSkip = s.getMessage();
+                    }
+                }
+                Placed p = new Placed(t.getKey(), b.getKey(), tr, windows, windowSkip);
                 placed.add(p);
                 if (p.translated().skipped().isEmpty()) {
                     batch.add(p);
@@ -127,9 +143,23 @@ public final class TraceValidator {
     private Verdict verdict(List<Placed> placed, List<Placed> batch, Map<Integer, Reach> reached, int events, double seconds) {
         int checked = 0;
         List<String> skips = new ArrayList<>();
+        int overWindows = 0;
         for (Placed p : placed) {
+            if (p.windows() != null) {
+                checked++;
+                overWindows++;
+                if (p.windows().rejection().isPresent()) {
+                    WindowCheck.Rejection r = p.windows().rejection().get();
+                    return new Verdict("rejected", "event seq " + r.seq() + " (" + r.op() + (placed.size() > 1 ? ", VM "
+                            + p.behaviour() : "") + ") breaks the contract for every order the recorded call windows "
+                            + "allow: " + r.message(), placed.size(), checked, events, Optional.of(r.seq()), Optional.empty(),
+                            seconds);
+                }
+                continue;
+            }
             if (p.translated().skipped().isPresent()) {
-                skips.add("VM " + p.behaviour() + ": " + p.translated().skipped().get());
+                skips.add("VM " + p.behaviour() + ": " + p.translated().skipped().get()
+                        + (p.windowSkip() != null ? "; over windows: " + p.windowSkip() : ""));
                 continue;
             }
             checked++;
@@ -153,7 +183,8 @@ public final class TraceValidator {
                     Optional.empty(), Optional.empty(), 0);
         }
         return new Verdict("conforms", "trace conforms: " + checked + " of " + placed.size() + " behaviour"
-                + (placed.size() == 1 ? "" : "s") + " checked" + skipped, placed.size(), checked, events, Optional.empty(),
+                + (placed.size() == 1 ? "" : "s") + " checked" + (overWindows > 0 ? " (" + overWindows + " with concurrent "
+                + "calls, over their recorded windows)" : "") + skipped, placed.size(), checked, events, Optional.empty(),
                 Optional.empty(), seconds);
     }
 

@@ -64,13 +64,14 @@ final class Translation {
      * A behaviour ready for TLC, or the reason it is not checked.
      *
      * @param elements the actions in order
-     * @param skipped why the behaviour is not checked, if it is not
+     * @param skipped why the behaviour is not checked by TLC, if it is not
+     * @param overlapping whether it is skipped because its calls overlap in time ({@link WindowCheck} judges those)
      * @param slots slot ids the elements name
      * @param pages pages the elements name
      * @param locations guest addresses the elements name, as TLA+ strings
      */
-    record Behaviour(List<Element> elements, Optional<String> skipped, TreeSet<Long> slots, TreeSet<Long> pages,
-                     TreeSet<String> locations) {
+    record Behaviour(List<Element> elements, Optional<String> skipped, boolean overlapping, TreeSet<Long> slots,
+                     TreeSet<Long> pages, TreeSet<String> locations) {
     }
 
     private record SlotMirror(long gpa, long npages, long flags) {
@@ -104,6 +105,7 @@ final class Translation {
     static Behaviour of(List<JsonNode> events) {
         Translation t = new Translation();
         Optional<String> skipped = Optional.empty();
+        boolean overlapping = false;
         try {
             for (JsonNode e : events) {
                 t.accept(e);
@@ -115,6 +117,7 @@ final class Translation {
             }
         } catch (Skip s) {
             skipped = Optional.of(s.getMessage());
+            overlapping = s instanceof Overlap;
         }
         if (t.slots.isEmpty()) {
             t.slots.add(0L);
@@ -122,11 +125,11 @@ final class Translation {
         if (t.locations.isEmpty()) {
             t.locations.add(location(0));
         }
-        return new Behaviour(List.copyOf(t.out), skipped, t.slots, t.pages, t.locations);
+        return new Behaviour(List.copyOf(t.out), skipped, overlapping, t.slots, t.pages, t.locations);
     }
 
     /** Why a behaviour is not checked. */
-    static final class Skip extends RuntimeException {
+    static class Skip extends RuntimeException {
         private static final long serialVersionUID = 1L;
 
         Skip(String why) {
@@ -134,11 +137,20 @@ final class Translation {
         }
     }
 
+    /** A behaviour whose calls overlap in time: no single order of its events exists to check. */
+    static final class Overlap extends Skip {
+        private static final long serialVersionUID = 1L;
+
+        Overlap(String why) {
+            super(why);
+        }
+    }
+
     private void accept(JsonNode e) {
         long seq = e.get("seq").asLong();
         long t0 = e.path("t0").asLong();
         if (t0 < lastReturn) {
-            throw new Skip("calls overlap in time (seq " + seq + " began before the call before it returned): "
+            throw new Overlap("calls overlap in time (seq " + seq + " began before the call before it returned): "
                     + "concurrent calls are not ordered by the trace");
         }
         lastReturn = e.path("t1").asLong();

@@ -42,7 +42,9 @@ final class Traces {
             }
         }
         long t0 = System.nanoTime();
-        Map<String, TraceCheck> verdicts = complete.isEmpty() ? Map.of() : checker.check(complete);
+        // An interrupted run writes what it has and ends: no TLC run after Ctrl-C.
+        Map<String, TraceCheck> verdicts = complete.isEmpty() || c.interruption().isPresent() ? Map.of()
+                : checker.check(complete);
         double seconds = (System.nanoTime() - t0) / 1e9;
         List<RuleResult> checked = new ArrayList<>();
         int conforming = 0;
@@ -57,8 +59,8 @@ final class Traces {
             TraceCheck verdict = t.dropped() > 0
                     ? TraceCheck.notChecked("incomplete: " + t.dropped() + " events past the limit of " + TraceLog.MAX_EVENTS
                             + " were not kept", t.events().size())
-                    : verdicts.getOrDefault(r.rule().id(), TraceCheck.notChecked("the checker returned no verdict",
-                            t.events().size()));
+                    : verdicts.getOrDefault(r.rule().id(), TraceCheck.notChecked(c.interruption().isPresent()
+                            ? "the run was interrupted" : "the checker returned no verdict", t.events().size()));
             switch (verdict.outcome()) {
                 case TraceCheck.CONFORMS -> conforming++;
                 case TraceCheck.REJECTED -> {
