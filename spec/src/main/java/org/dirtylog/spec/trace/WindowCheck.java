@@ -42,6 +42,10 @@ final class WindowCheck {
     private record SlotMirror(long gpa, long npages) {
     }
 
+    /** A successful region update of {@code slot}: a new bitmap or none, so writes before it are not owed after it. */
+    private record Update(long seq, long slot, long t0, long t1) {
+    }
+
     /**
      * The outcome: empty when both guards hold for every write and harvest, else the rejection.
      *
@@ -70,9 +74,9 @@ final class WindowCheck {
         List<Harvest> harvests = new ArrayList<>();
         Map<Integer, Writer> open = new HashMap<>();
         List<Writer> writers = new ArrayList<>();
+        List<Update> updates = new ArrayList<>();
         JsonNode pendingSwitch = null;
         long pendingCold = 0;
-        boolean written = false;
         for (JsonNode e : events) {
             String op = e.get("op").asText();
             long seq = e.get("seq").asLong();
@@ -84,10 +88,7 @@ final class WindowCheck {
                     if (ret != 0) {
                         break;
                     }
-                    if (written) {
-                        throw new Translation.Skip("a memslot update (seq " + seq + ") while vCPUs write: the windows do not "
-                                + "say which side of it each write fell");
-                    }
+                    updates.add(new Update(seq, e.get("slot").asLong(), t0, t1));
                     long size = e.get("memory_size").asLong();
                     if (size == 0 || (e.get("flags").asLong() & 1) == 0) {
                         slots.remove(e.get("slot").asLong());
@@ -98,7 +99,6 @@ final class WindowCheck {
                     bitmaps.remove(e.get("slot").asLong());
                 }
                 case "KVM_RUN" -> {
-                    written = true;
                     JsonNode gpas = e.get("gpas");
                     long done = e.has("done") ? e.get("done").asLong() : Math.max(ret, 0);
                     for (int k = 0; k < Math.min(done, gpas.size()); k++) {
@@ -119,7 +119,6 @@ final class WindowCheck {
                     }
                 }
                 case "writer_start" -> {
-                    written = true;
                     open.put(e.get("vcpu").asInt(), new Writer(e.get("first_gpa").asLong(), e.get("pages").asLong(), t0,
                             Long.MAX_VALUE));
                 }
@@ -175,11 +174,19 @@ final class WindowCheck {
             }
         }
         open.values().forEach(writers::add);
-        return judge(slots, writes, harvests, writers);
+        for (Update u : updates) {
+            boolean during = writes.stream().anyMatch(w -> w.t0() < u.t1() && w.t1() > u.t0())
+                    || writers.stream().anyMatch(w -> w.t0() < u.t1() && w.t1() > u.t0());
+            if (during) {
+                throw new Translation.Skip("a memslot update (seq " + u.seq() + ") while vCPUs write: the windows do not "
+                        + "say which side of it each write fell");
+            }
+        }
+        return judge(slots, writes, harvests, writers, updates);
     }
 
     private static Outcome judge(Map<Long, SlotMirror> slots, List<Write> writes, List<Harvest> harvests,
-                                 List<Writer> writers) {
+                                 List<Writer> writers, List<Update> updates) {
         Map<Long, List<Harvest>> bySlot = new HashMap<>();
         for (Harvest h : harvests) {
             bySlot.computeIfAbsent(h.slot(), k -> new ArrayList<>()).add(h);
@@ -193,7 +200,10 @@ final class WindowCheck {
         for (Write w : writes) {
             List<Harvest> hs = bySlot.getOrDefault(w.slot(), List.of());
             Harvest due = hs.stream().filter(h -> h.t0() > w.t1()).findFirst().orElse(null);
-            if (due == null) {
+            // A region update of the slot after the write gives it a new bitmap or none: not owed past it.
+            long nextUpdate = updates.stream().filter(u -> u.slot() == w.slot() && u.t0() > w.t1()).mapToLong(Update::t0)
+                    .min().orElse(Long.MAX_VALUE);
+            if (due == null || due.t0() > nextUpdate) {
                 continue;
             }
             boolean reported = hs.stream().anyMatch(h -> h.t1() > w.t0() && h.t0() <= due.t0() && h.pages().contains(w.page()));
