@@ -1,13 +1,14 @@
 package org.dirtylog.conformance;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.json.JsonWriteFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
-import org.dirtylog.conformance.report.Json;
 import org.dirtylog.spi.IoctlResult;
 
 /**
@@ -18,9 +19,12 @@ import org.dirtylog.spi.IoctlResult;
  * rule began at which the call was made ({@code t0}) and returned ({@code t1}): a guest write
  * completed inside that window. Thread-safe: vCPU threads record while the harvester does.
  * Holds at most {@value #MAX_EVENTS} events; the rest are counted, and a trace with dropped
- * events is never checked.
+ * events is never checked. Lines are pure ASCII: every other character, a lone surrogate a
+ * backend handed over included, is written as a JSON {@code \}{@code uXXXX} escape.
  */
 public final class TraceLog {
+
+    private static final JsonMapper JSON = JsonMapper.builder().enable(JsonWriteFeature.ESCAPE_NON_ASCII).build();
 
     /** Events kept per rule; a trace past it is incomplete and is reported so, never checked. */
     public static final int MAX_EVENTS = 40_000;
@@ -45,7 +49,7 @@ public final class TraceLog {
      * begun at {@code t0}; {@link #add} stamps its return time and order.
      */
     public ObjectNode event(int b, String actor, String op, long t0) {
-        ObjectNode n = Json.COMPACT.createObjectNode();
+        ObjectNode n = JSON.createObjectNode();
         n.put("seq", 0);
         n.put("b", b);
         n.put("actor", actor);
@@ -81,7 +85,7 @@ public final class TraceLog {
         n.put("seq", events.size());
         n.put("t1", t1);
         try {
-            events.add(Json.COMPACT.writeValueAsString(n));
+            events.add(JSON.writeValueAsString(n));
         } catch (JsonProcessingException e) {
             throw new UncheckedIOException(e);
         }

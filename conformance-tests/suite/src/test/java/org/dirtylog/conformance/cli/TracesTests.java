@@ -46,9 +46,8 @@ class TracesTests {
             assertEquals("EFAULT", e.get("errno").asText());
             assertTrue(e.get("t1").asLong() >= e.get("t0").asLong(), lines.get(i));
         }
-        // Valid UTF-8 throughout: a lone surrogate is written as an escape, never as a broken byte sequence.
-        byte[] bytes = Traces.ndjson(t);
-        assertEquals(text, StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(bytes)).toString());
+        // Pure ASCII: a lone surrogate or a line separator is an escape, never a broken byte sequence or a line break.
+        assertTrue(text.chars().allMatch(ch -> ch < 128), text);
     }
 
     @Test
