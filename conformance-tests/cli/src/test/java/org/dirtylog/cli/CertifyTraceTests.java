@@ -36,6 +36,9 @@ class CertifyTraceTests {
         Cli.Run r = Cli.certify(report, args.toArray(String[]::new));
         assertEquals(0, r.exit(), r::toString);
         assertTrue(r.out().contains("  traces: "), r.out());
+        // The cost of checking, per backend, for the build log.
+        r.out().lines().filter(l -> l.startsWith("certify ") || l.startsWith("  traces: ") || l.startsWith("reference-"))
+                .forEach(System.out::println);
         ObjectMapper json = new ObjectMapper();
         for (String backend : REFERENCE) {
             JsonNode c = Cli.json(report.resolve(backend).resolve("certificate.json"));
