@@ -17,6 +17,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Consumer;
 import java.util.function.LongConsumer;
 import java.util.stream.Stream;
 
@@ -66,6 +67,16 @@ public final class TlcRunner {
      */
     public TlcResult run(Path modelDir, String module, String configFile, int workers, LongConsumer progress)
             throws IOException, InterruptedException {
+        return run(modelDir, module, configFile, workers, progress, line -> { });
+    }
+
+    /**
+     * Returns what TLC found, as {@link #run(Path, String, String, int, LongConsumer)} does, and
+     * hands every line TLC printed to {@code lines} as it comes (what a spec prints with
+     * {@code PrintT} is in them).
+     */
+    public TlcResult run(Path modelDir, String module, String configFile, int workers, LongConsumer progress,
+                         Consumer<String> lines) throws IOException, InterruptedException {
         long start = System.nanoTime();
         ModelConfig config = ModelConfig.read(modelDir.resolve(configFile));
         List<SpecError> undeclared = config.undeclaredConstants(modelDir);
@@ -105,6 +116,7 @@ public final class TlcRunner {
                 String line;
                 while ((line = reader.readLine()) != null) {
                     output.accept(line);
+                    lines.accept(line);
                 }
                 exit = process.waitFor();
             } catch (IOException e) {

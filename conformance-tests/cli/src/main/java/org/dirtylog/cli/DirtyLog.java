@@ -1,6 +1,7 @@
 package org.dirtylog.cli;
 
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import org.dirtylog.conformance.KitVersion;
@@ -45,7 +46,8 @@ public final class DirtyLog {
         List<String> rest = Arrays.asList(args).subList(1, args.length);
         return switch (args[0]) {
             case "check" -> org.dirtylog.spec.CheckCommand.run(rest);
-            case "certify" -> org.dirtylog.conformance.cli.CertifyCommand.run(rest, out, err);
+            case "certify" -> org.dirtylog.conformance.cli.CertifyCommand.run(rest, out, err,
+                    new ContractTraceChecker(Path.of(""), new org.dirtylog.spec.TlcRunner()));
             case "backends" -> org.dirtylog.conformance.cli.BackendsCommand.run(rest, out, err);
             default -> {
                 err.println("dirtylog: unknown command '" + args[0]

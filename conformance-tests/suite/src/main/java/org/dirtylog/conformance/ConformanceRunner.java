@@ -109,7 +109,7 @@ public final class ConformanceRunner {
         Duration timeout = options.timeoutFor(rule);
         try {
             RuleResult r = outcome.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-            return withSeconds(r, t0);
+            return withTrace(withSeconds(r, t0), scenario.get());
         } catch (TimeoutException e) {
             leftThreadsRunning = true;
             worker.interrupt();
@@ -117,8 +117,9 @@ public final class ConformanceRunner {
                 scenario.get().perturbation().off();
             }
             closeQuietly(scenario.get());
-            return result(rule, Verdict.ERROR, "timed out after " + String.format(Locale.ROOT, "%.1f", timeout.toMillis() / 1000.0)
-                    + " s: the backend did not return (the run went on; the hung thread was abandoned)", scenario.get(), t0);
+            return withTrace(result(rule, Verdict.ERROR, "timed out after " + String.format(Locale.ROOT, "%.1f", timeout.toMillis() / 1000.0)
+                    + " s: the backend did not return (the run went on; the hung thread was abandoned)", scenario.get(), t0),
+                    scenario.get());
         } catch (InterruptedException e) {
             leftThreadsRunning = true;
             Thread.currentThread().interrupt();
@@ -168,6 +169,12 @@ public final class ConformanceRunner {
     private static RuleResult result(Rule rule, Verdict verdict, String message, Scenario s, long t0) {
         return new RuleResult(rule, verdict, message, "", "", s == null ? List.of() : s.recorder().steps(), seconds(t0),
                 s == null ? null : s.recorder().concurrency());
+    }
+
+    /** Returns {@code r} with the trace {@code s} recorded, when the run records traces and the rule got a scenario. */
+    private static RuleResult withTrace(RuleResult r, Scenario s) {
+        RuleTrace t = s == null ? null : s.trace();
+        return t == null ? r : r.withTrace(t);
     }
 
     private static RuleResult withSeconds(RuleResult r, long t0) {

@@ -15,12 +15,25 @@ import java.util.List;
  * @param concurrency what a race rule covered (vCPUs, writes, harvests, judged writes,
  *                    perturbation); null for the other rules and for a race rule that did not
  *                    get that far
+ * @param trace the calls and results recorded for {@code certify --trace}, with the check's
+ *              verdict once checked; null without {@code --trace}
  */
 public record RuleResult(Rule rule, Verdict verdict, String message, String expected, String actual,
-                         List<Step> scenario, double seconds, Concurrency concurrency) {
+                         List<Step> scenario, double seconds, Concurrency concurrency, RuleTrace trace) {
 
     public RuleResult {
         scenario = List.copyOf(scenario);
+    }
+
+    /** Returns a result without a trace. */
+    public RuleResult(Rule rule, Verdict verdict, String message, String expected, String actual, List<Step> scenario,
+                      double seconds, Concurrency concurrency) {
+        this(rule, verdict, message, expected, actual, scenario, seconds, concurrency, null);
+    }
+
+    /** Returns this result with {@code t} as its trace. */
+    public RuleResult withTrace(RuleTrace t) {
+        return new RuleResult(rule, verdict, message, expected, actual, scenario, seconds, concurrency, t);
     }
 
     /** Returns a result without a concurrency record. */

@@ -15,8 +15,9 @@ import java.util.regex.Pattern;
  *               (1 = the default budget, which certifies a reference backend in well under a
  *               minute), within [{@value #MIN_EFFORT}, {@value #MAX_EFFORT}]; below 1 a run is
  *               never certified
+ * @param trace record every rule's calls and results as a trace ({@code certify --trace})
  */
-public record RunOptions(long seed, Optional<String> rules, Optional<Duration> timeout, double effort) {
+public record RunOptions(long seed, Optional<String> rules, Optional<Duration> timeout, double effort, boolean trace) {
 
     /**
      * The smallest effort: every randomized rule still runs at least one round of each kind,
@@ -36,6 +37,11 @@ public record RunOptions(long seed, Optional<String> rules, Optional<Duration> t
         }
     }
 
+    /** Returns options that record no trace. */
+    public RunOptions(long seed, Optional<String> rules, Optional<Duration> timeout, double effort) {
+        this(seed, rules, timeout, effort, false);
+    }
+
     /** Returns the default options with {@code seed}. */
     public static RunOptions withSeed(long seed) {
         return new RunOptions(seed, Optional.empty(), Optional.empty(), 1.0);
@@ -43,17 +49,22 @@ public record RunOptions(long seed, Optional<String> rules, Optional<Duration> t
 
     /** Returns these options restricted to the rules matching {@code pattern}. */
     public RunOptions withRules(String pattern) {
-        return new RunOptions(seed, Optional.of(pattern), timeout, effort);
+        return new RunOptions(seed, Optional.of(pattern), timeout, effort, trace);
     }
 
     /** Returns these options with every rule limited to {@code perRule}. */
     public RunOptions withTimeout(Duration perRule) {
-        return new RunOptions(seed, rules, Optional.of(perRule), effort);
+        return new RunOptions(seed, rules, Optional.of(perRule), effort, trace);
     }
 
     /** Returns these options with the randomized rules' budget multiplied by {@code factor}. */
     public RunOptions withEffort(double factor) {
-        return new RunOptions(seed, rules, timeout, factor);
+        return new RunOptions(seed, rules, timeout, factor, trace);
+    }
+
+    /** Returns these options recording a trace of every rule ({@code on}) or none. */
+    public RunOptions withTrace(boolean on) {
+        return new RunOptions(seed, rules, timeout, effort, on);
     }
 
     /** Returns true when rule {@code id} is selected by {@link #rules()}. */

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.function.Consumer;
 import org.dirtylog.spi.BackendVcpu;
 import org.dirtylog.spi.BackendVm;
@@ -94,6 +95,12 @@ public final class Scenario implements AutoCloseable {
     private long resumedAfterRingFull;
     private final List<Scenario> forks = Collections.synchronizedList(new ArrayList<>());
     private final Scenario parent;
+    /** The rule's trace with {@code --trace} (shared with forks), else null. */
+    private final TraceLog trace;
+    /** This VM's behaviour number in the trace: 0 for the rule's VM, 1.. for forks. */
+    private final int behaviour;
+    /** Pages of each slot id as the last successful KVM_SET_USER_MEMORY_REGION gave it, to read GET buffers for the trace. */
+    private final Map<Integer, Long> slotPages = new ConcurrentHashMap<>();
 
     Scenario(DirtyLogBackend backend, BackendVm vm, long seed, RunOptions options) {
         this(backend, vm, seed, options, Perturbation.forRule(backend, seed));
@@ -110,6 +117,8 @@ public final class Scenario implements AutoCloseable {
         this.recorder = new Recorder();
         this.layout = new GuestLayout(caps);
         this.parent = null;
+        this.trace = options.trace() ? new TraceLog() : null;
+        this.behaviour = 0;
     }
 
     private Scenario(Scenario parent, BackendVm vm) {
@@ -124,6 +133,8 @@ public final class Scenario implements AutoCloseable {
         this.layout = new GuestLayout(caps);
         this.perturbation = parent.perturbation;
         this.parent = parent;
+        this.trace = parent.trace;
+        this.behaviour = trace != null ? trace.newBehaviour() : 0;
     }
 
     /** Returns the backend's capabilities. */
@@ -175,6 +186,40 @@ public final class Scenario implements AutoCloseable {
         recorder.record(actor, call, result);
     }
 
+    /** Returns the rule's trace so far, or null without {@code --trace}. */
+    public RuleTrace trace() {
+        return trace == null ? null : trace.snapshot();
+    }
+
+    /** Returns the trace clock now (the time a call begins), 0 without {@code --trace}. */
+    private long t0() {
+        return trace == null ? 0 : trace.now();
+    }
+
+    /** Adds an event of {@code op} begun at {@code t0} with the fields {@code fill} puts; nothing without {@code --trace}. */
+    private void traced(String actor, String op, long t0, Consumer<ObjectNode> fill) {
+        if (trace == null) {
+            return;
+        }
+        ObjectNode n = trace.event(behaviour, actor, op, t0);
+        fill.accept(n);
+        trace.add(n);
+    }
+
+    /** Returns the pages set in the bitmap of {@code npages} pages at user address {@code address}, or null when unreadable. */
+    private List<Long> pagesAt(long address, long npages) {
+        IoctlResult<MemorySegment> r = vm.accessUser(address, KvmApi.dirtyBitmapBytes(npages));
+        return r.isOk() ? UserBitmap.readFrom(r.value(), npages).pages() : null;
+    }
+
+    private static void putPages(ObjectNode n, List<Long> pages) {
+        if (pages == null) {
+            n.putNull("pages");
+        } else {
+            TraceLog.numbers(n, "pages", pages);
+        }
+    }
+
     private void note(String what, String result) {
         recorder.note(what, result);
     }
@@ -210,15 +255,25 @@ public final class Scenario implements AutoCloseable {
 
     /** Returns {@code KVM_CHECK_EXTENSION(capability)} and records it. */
     public IoctlResult<Integer> checkExtension(long capability, String name) {
+        long t0 = t0();
         IoctlResult<Integer> r = vm.checkExtension(capability);
         record("vm", "KVM_CHECK_EXTENSION(" + name + ")", CallText.show(r));
+        traced("vm", "KVM_CHECK_EXTENSION", t0, n -> TraceLog.result(n.put("cap", name), r));
         return r;
     }
 
     /** Returns zeroed user memory of {@code bytes} bytes; a backend that cannot map it is an ERROR. */
     public UserMemory mmap(long bytes) {
         long length = (bytes + KvmApi.PAGE_SIZE - 1) & -KvmApi.PAGE_SIZE;
+        long t0 = t0();
         IoctlResult<UserMemory> r = vm.mmap(length);
+        traced("vm", "mmap", t0, n -> {
+            n.put("length", length);
+            TraceLog.result(n, r);
+            if (r.isOk()) {
+                n.put("addr", r.value().address());
+            }
+        });
         if (!r.isOk()) {
             record("vm", "mmap(" + length + " bytes)", CallText.show(r));
             throw new BackendError("mmap of " + length + " bytes failed with " + r.errnoOrNull());
@@ -245,8 +300,19 @@ public final class Scenario implements AutoCloseable {
 
     /** {@code KVM_SET_USER_MEMORY_REGION}, recorded. */
     public IoctlResult<Integer> setUserMemoryRegion(MemoryRegion region) {
+        long t0 = t0();
         IoctlResult<Integer> r = vm.setUserMemoryRegion(region);
         record("vm", describe(region), CallText.show(r));
+        if (r.isOk()) {
+            if (region.memorySize() == 0) {
+                slotPages.remove(region.slot());
+            } else {
+                slotPages.put(region.slot(), region.memorySize() / KvmApi.PAGE_SIZE);
+            }
+        }
+        traced("vm", "KVM_SET_USER_MEMORY_REGION", t0, n -> TraceLog.result(n.put("slot", region.slot())
+                .put("flags", region.flags()).put("guest_phys_addr", region.guestPhysAddr())
+                .put("memory_size", region.memorySize()).put("userspace_addr", region.userspaceAddr()), r));
         return r;
     }
 
@@ -270,8 +336,16 @@ public final class Scenario implements AutoCloseable {
 
     /** {@code KVM_GET_DIRTY_LOG} into {@code dirtyBitmap}, recorded. */
     public IoctlResult<Integer> getDirtyLog(int slot, long dirtyBitmap) {
+        long t0 = t0();
         IoctlResult<Integer> r = vm.getDirtyLog(slot, dirtyBitmap);
         recordGetDirtyLog(slot, dirtyBitmap, r);
+        traced("vm", "KVM_GET_DIRTY_LOG", t0, n -> {
+            TraceLog.result(n.put("slot", slot).put("dirty_bitmap", dirtyBitmap), r);
+            Long npages = slotPages.get(slot);
+            if (r.isOk() && npages != null) {
+                putPages(n, pagesAt(dirtyBitmap, npages));
+            }
+        });
         return r;
     }
 
@@ -293,11 +367,19 @@ public final class Scenario implements AutoCloseable {
     public UserBitmap getDirtyLog(Slot slot, Runnable atReturn) {
         UserMemory buffer = getBuffers.computeIfAbsent(slot.id(), id -> mmap(KvmApi.dirtyBitmapBytes(slot.npages())));
         buffer.segment().fill((byte) 0);
+        long t0 = t0();
         IoctlResult<Integer> r = vm.getDirtyLog(slot.id(), buffer.address());
+        // Traced before atReturn runs, so whatever it calls follows the GET in the trace.
+        traced("vm", "KVM_GET_DIRTY_LOG", t0, n -> {
+            TraceLog.result(n.put("slot", slot.id()).put("dirty_bitmap", buffer.address()), r);
+            if (r.isOk()) {
+                putPages(n, UserBitmap.readFrom(buffer.segment(), slot.npages()).pages());
+            }
+        });
         atReturn.run();
         recordGetDirtyLog(slot.id(), buffer.address(), r);
-        Expect.value(r, 0, "KVM_GET_DIRTY_LOG(slot=" + slot.id() + ")");
         UserBitmap bitmap = UserBitmap.readFrom(buffer.segment(), slot.npages());
+        Expect.value(r, 0, "KVM_GET_DIRTY_LOG(slot=" + slot.id() + ")");
         note("read dirty_bitmap of slot " + slot.id(), bitmap.describe());
         return bitmap;
     }
@@ -313,7 +395,10 @@ public final class Scenario implements AutoCloseable {
      * close to a harvest's end as they can.
      */
     public IoctlResult<Integer> switchDirtyLog(int slot, Consumer<IoctlResult<Integer>> atReturn) {
+        long t0 = t0();
         IoctlResult<Integer> r = vm.switchDirtyLog(slot);
+        // Traced before atReturn runs, so the cold-bitmap copy it makes follows the SWITCH in the trace.
+        traced("vm", "KVM_SWITCH_DIRTY_LOG", t0, n -> TraceLog.result(n.put("slot", slot), r));
         atReturn.accept(r);
         record("vm", "KVM_SWITCH_DIRTY_LOG(slot=" + CallText.slot(slot) + ")", CallText.show(r));
         return r;
@@ -342,8 +427,11 @@ public final class Scenario implements AutoCloseable {
 
     /** {@code KVM_ENABLE_CAP(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2)}, recorded. */
     public IoctlResult<Integer> enableManualDirtyLogProtect(int flags, long args0) {
+        long t0 = t0();
         IoctlResult<Integer> r = vm.enableManualDirtyLogProtect(flags, args0);
         record("vm", CallText.enableManualDirtyLogProtect(flags, args0), CallText.show(r));
+        traced("vm", "KVM_ENABLE_CAP", t0, n -> TraceLog.result(n.put("cap", "KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2")
+                .put("flags", flags).put("args0", args0), r));
         return r;
     }
 
@@ -354,9 +442,34 @@ public final class Scenario implements AutoCloseable {
 
     /** {@code KVM_CLEAR_DIRTY_LOG}, recorded. */
     public IoctlResult<Integer> clearDirtyLog(ClearDirtyLog log) {
+        List<Long> mask = trace == null ? null : clearMask(log);
+        long t0 = t0();
         IoctlResult<Integer> r = vm.clearDirtyLog(log);
         record("vm", CallText.clearDirtyLog(log, memoryName(log.dirtyBitmap())), CallText.show(r));
+        traceClear(log, mask, t0, r);
         return r;
+    }
+
+    /**
+     * Returns the slot pages whose bits the user bitmap of {@code log} sets (bit {@code i} is page
+     * {@code first_page + i}, over {@code ALIGN(num_pages, 64)} bits), read before the call, or
+     * null when that memory is not readable.
+     */
+    private List<Long> clearMask(ClearDirtyLog log) {
+        long bits = (Integer.toUnsignedLong(log.numPages()) + 63) / 64 * 64;
+        if (bits == 0 || bits > (1L << 24)) {
+            return bits == 0 ? List.of() : null;
+        }
+        List<Long> relative = pagesAt(log.dirtyBitmap(), bits);
+        return relative == null ? null : relative.stream().map(p -> p + log.firstPage()).toList();
+    }
+
+    private void traceClear(ClearDirtyLog log, List<Long> mask, long t0, IoctlResult<Integer> r) {
+        traced("vm", "KVM_CLEAR_DIRTY_LOG", t0, n -> {
+            TraceLog.result(n.put("slot", log.slot()).put("first_page", log.firstPage())
+                    .put("num_pages", Integer.toUnsignedLong(log.numPages())).put("dirty_bitmap", log.dirtyBitmap()), r);
+            putPages(n, mask);
+        });
     }
 
     /** Clears {@code pages} of the whole slot (first_page 0, num_pages npages); anything but 0 fails the rule. */
@@ -373,7 +486,9 @@ public final class Scenario implements AutoCloseable {
         UserMemory buffer = clearBuffers.computeIfAbsent(slot.id(), id -> mmap(KvmApi.dirtyBitmapBytes(slot.npages())));
         pages.writeTo(buffer.segment());
         ClearDirtyLog log = new ClearDirtyLog(slot.id(), Math.toIntExact(slot.npages()), 0, buffer.address());
+        long t0 = t0();
         IoctlResult<Integer> r = vm.clearDirtyLog(log);
+        traceClear(log, pages.pages(), t0, r);
         atReturn.run();
         record("vm", CallText.clearDirtyLog(log, memoryName(buffer.address())) + " of " + pages.describe(), CallText.show(r));
         Expect.value(r, 0, "KVM_CLEAR_DIRTY_LOG(slot=" + slot.id() + ") of " + pages.describe());
@@ -416,8 +531,18 @@ public final class Scenario implements AutoCloseable {
 
     /** {@code KVM_GET_USER_DIRTY_LOG_ADDR} with the argument at user address {@code argp}, recorded. */
     public IoctlResult<Integer> getUserDirtyLogAddr(long argp, String argName) {
+        long t0 = t0();
         IoctlResult<Integer> r = vm.getUserDirtyLogAddr(argp);
         record("vm", "KVM_GET_USER_DIRTY_LOG_ADDR(" + argName + ")", CallText.show(r));
+        traced("vm", "KVM_GET_USER_DIRTY_LOG_ADDR", t0, n -> {
+            TraceLog.result(n.put("argp", argp), r);
+            // The struct as the call left it: the slot asked for and, on success, the two addresses.
+            IoctlResult<MemorySegment> arg = r.isOk() ? vm.accessUser(argp, UserDirtyLog.LAYOUT.byteSize()) : null;
+            if (arg != null && arg.isOk()) {
+                UserDirtyLog out = UserDirtyLog.readFrom(arg.value());
+                n.put("slot", out.slot()).put("dirty_bitmap", out.dirtyBitmap()).put("dirty_bitmap_old", out.dirtyBitmapOld());
+            }
+        });
         return r;
     }
 
@@ -460,12 +585,16 @@ public final class Scenario implements AutoCloseable {
 
     /** Returns a copy of the bitmap for {@code npages} pages at user address {@code address}, or the errno of the access; recorded. */
     public IoctlResult<UserBitmap> tryReadUserBitmap(long address, long npages, String name) {
+        long t0 = t0();
         IoctlResult<MemorySegment> r = vm.accessUser(address, KvmApi.dirtyBitmapBytes(npages));
         if (!r.isOk()) {
             record("suite", "read " + name + " at " + CallText.hex(address), CallText.show(r));
+            traced("suite", "read_bitmap", t0, n -> TraceLog.result(n.put("addr", address).put("npages", npages), r));
             return IoctlResult.err(r.errnoOrNull());
         }
         UserBitmap bitmap = UserBitmap.readFrom(r.value(), npages);
+        traced("suite", "read_bitmap", t0, n -> putPages(TraceLog.result(n.put("addr", address).put("npages", npages), r),
+                bitmap.pages()));
         note("read " + name, bitmap.describe());
         return IoctlResult.ok(bitmap);
     }
@@ -475,8 +604,12 @@ public final class Scenario implements AutoCloseable {
      * recording it: for a harvest that must copy the cold bitmap before anything else happens.
      */
     public UserBitmap copyUserBitmap(long address, long npages) {
+        long t0 = t0();
         IoctlResult<MemorySegment> r = vm.accessUser(address, KvmApi.dirtyBitmapBytes(npages));
-        return r.isOk() ? UserBitmap.readFrom(r.value(), npages) : null;
+        UserBitmap bitmap = r.isOk() ? UserBitmap.readFrom(r.value(), npages) : null;
+        traced("suite", "read_bitmap", t0, n -> putPages(TraceLog.result(n.put("addr", address).put("npages", npages), r),
+                bitmap == null ? null : bitmap.pages()));
+        return bitmap;
     }
 
     // ---- vCPUs -----------------------------------------------------------------------------
@@ -485,8 +618,10 @@ public final class Scenario implements AutoCloseable {
     public synchronized BackendVcpu vcpu(int id) {
         BackendVcpu vcpu = vcpus.get(id);
         if (vcpu == null) {
+            long t0 = t0();
             IoctlResult<BackendVcpu> r = vm.createVcpu(id);
             record("vm", "KVM_CREATE_VCPU(" + id + ")", r.isOk() ? "0" : CallText.show(r));
+            traced("vm", "KVM_CREATE_VCPU", t0, n -> TraceLog.result(n.put("vcpu", id), r));
             if (!r.isOk()) {
                 throw new BackendError("KVM_CREATE_VCPU(" + id + ") failed with " + r.errnoOrNull());
             }
@@ -513,14 +648,21 @@ public final class Scenario implements AutoCloseable {
 
     /** Runs {@code writes} on vCPU {@code vcpu} and returns the backend's result, recorded. */
     public IoctlResult<Integer> runWrites(int vcpu, List<GuestWrite> writes, String what) {
-        IoctlResult<Integer> r = vcpu(vcpu).runWrites(writes);
+        BackendVcpu v = vcpu(vcpu);
+        long t0 = t0();
+        IoctlResult<Integer> r = v.runWrites(writes);
         record("vcpu" + vcpu, "run " + writes.size() + " write(s): " + what, CallText.show(r));
+        traced("vcpu" + vcpu, "KVM_RUN", t0, n -> TraceLog.result(TraceLog.numbers(n.put("vcpu", vcpu), "gpas",
+                writes.stream().map(GuestWrite::gpa).toList()), r));
         return r;
     }
 
     /** Starts random writes on vCPU {@code vcpu}; a vCPU that cannot start is an ERROR. */
     public RandomWriter startRandomWrites(int vcpu, RandomWrites writes) {
-        IoctlResult<RandomWriter> r = vcpu(vcpu).startRandomWrites(writes);
+        BackendVcpu v = vcpu(vcpu);
+        long t0 = t0();
+        IoctlResult<RandomWriter> r = v.startRandomWrites(writes);
+        traceWriterStart(vcpu, "random", writes, t0, r);
         record("vcpu" + vcpu, "start random writes of iteration " + writes.iteration() + " over "
                 + writes.pages() + " pages", r.isOk() ? "running" : CallText.show(r));
         if (!r.isOk()) {
@@ -530,9 +672,26 @@ public final class Scenario implements AutoCloseable {
         return r.value();
     }
 
+    /**
+     * Traces the start of a writer: from {@code t0} on, until its stop returns, the vCPU may
+     * write any page of {@code [first_gpa, first_gpa + pages * 4096)}: the write window.
+     */
+    private void traceWriterStart(int vcpu, String kind, RandomWrites writes, long t0, IoctlResult<?> r) {
+        traced("vcpu" + vcpu, "writer_start", t0, n -> {
+            n.put("vcpu", vcpu).put("kind", kind).put("first_gpa", writes.firstGpa()).put("pages", writes.pages())
+                    .put("iteration", writes.iteration());
+            n.put("ret", r.isOk() ? 0 : r.kernelReturn());
+            if (!r.isOk()) {
+                n.put("errno", r.errnoOrNull().name());
+            }
+        });
+    }
+
     /** Stops a random writer and returns its write count; a vCPU that crashed is an ERROR. */
     public long stop(int vcpu, RandomWriter writer) {
+        long t0 = t0();
         IoctlResult<Long> r = writer.stop();
+        traced("vcpu" + vcpu, "writer_stop", t0, n -> TraceLog.result(n.put("vcpu", vcpu), r));
         running.remove(writer);
         record("vcpu" + vcpu, "stop random writes", r.isOk() ? r.value() + " writes" : CallText.show(r));
         if (!r.isOk()) {
@@ -545,14 +704,18 @@ public final class Scenario implements AutoCloseable {
 
     /** {@code KVM_ENABLE_CAP(capability, args[0] = bytes)} of a dirty ring, recorded. */
     public IoctlResult<Integer> enableDirtyLogRing(int capability, long bytes) {
+        long t0 = t0();
         IoctlResult<Integer> r = vm.enableDirtyLogRing(capability, 0, bytes);
+        traced("vm", "KVM_ENABLE_CAP", t0, n -> TraceLog.result(n.put("cap", CallText.ringCap(capability)).put("args0", bytes), r));
         record("vm", "KVM_ENABLE_CAP(" + CallText.ringCap(capability) + ", args[0]=" + bytes + ")", CallText.show(r));
         return r;
     }
 
     /** {@code KVM_RESET_DIRTY_RINGS}, recorded. */
     public IoctlResult<Integer> resetDirtyRings() {
+        long t0 = t0();
         IoctlResult<Integer> r = vm.resetDirtyRings();
+        traced("vm", "KVM_RESET_DIRTY_RINGS", t0, n -> TraceLog.result(n, r));
         record("vm", "KVM_RESET_DIRTY_RINGS", CallText.show(r));
         return r;
     }
@@ -562,12 +725,26 @@ public final class Scenario implements AutoCloseable {
      * memory right after the reset returned and records one step for the whole harvest.
      */
     public IoctlResult<Integer> resetDirtyRingsUnrecorded() {
-        return vm.resetDirtyRings();
+        long t0 = t0();
+        IoctlResult<Integer> r = vm.resetDirtyRings();
+        traced("vm", "KVM_RESET_DIRTY_RINGS", t0, n -> TraceLog.result(n, r));
+        return r;
     }
 
     /** Maps vCPU {@code vcpu}'s dirty ring ({@code mmap} of its fd at KVM_DIRTY_LOG_PAGE_OFFSET), recorded. */
     public IoctlResult<UserMemory> mmapDirtyRing(int vcpu, long length, int prot, int flags) {
-        IoctlResult<UserMemory> r = vcpu(vcpu).mmapDirtyRing(length, prot, flags);
+        BackendVcpu v = vcpu(vcpu);
+        long t0 = t0();
+        IoctlResult<UserMemory> r = v.mmapDirtyRing(length, prot, flags);
+        traced("vcpu" + vcpu, "mmap_dirty_ring", t0, n -> {
+            n.put("vcpu", vcpu).put("length", length).put("prot", prot).put("flags", flags);
+            n.put("ret", r.isOk() ? 0 : r.kernelReturn());
+            if (r.isOk()) {
+                n.put("addr", r.value().address());
+            } else {
+                n.put("errno", r.errnoOrNull().name());
+            }
+        });
         record("vcpu" + vcpu, "mmap(" + length + " bytes, " + CallText.prot(prot) + ", " + CallText.mapFlags(flags)
                 + ", vcpu fd, KVM_DIRTY_LOG_PAGE_OFFSET)", r.isOk() ? CallText.hex(r.value().address()) : CallText.show(r));
         return r;
@@ -575,7 +752,18 @@ public final class Scenario implements AutoCloseable {
 
     /** Runs {@code writes} on vCPU {@code vcpu} until they are done or the vCPU exits; recorded. */
     public IoctlResult<VcpuRun> runWritesUntilExit(int vcpu, List<GuestWrite> writes, String what) {
-        IoctlResult<VcpuRun> r = vcpu(vcpu).runWritesUntilExit(writes);
+        BackendVcpu v = vcpu(vcpu);
+        long t0 = t0();
+        IoctlResult<VcpuRun> r = v.runWritesUntilExit(writes);
+        traced("vcpu" + vcpu, "KVM_RUN", t0, n -> {
+            TraceLog.numbers(n.put("vcpu", vcpu), "gpas", writes.stream().map(GuestWrite::gpa).toList());
+            n.put("ret", r.isOk() ? 0 : r.kernelReturn());
+            if (r.isOk()) {
+                n.put("done", r.value().writes()).put("exit", r.value().exit().name());
+            } else {
+                n.put("errno", r.errnoOrNull().name());
+            }
+        });
         record("vcpu" + vcpu, "run " + writes.size() + " write(s) until an exit: " + what,
                 r.isOk() ? r.value().writes() + " done, " + r.value().exit() : CallText.show(r));
         return r;
@@ -583,7 +771,10 @@ public final class Scenario implements AutoCloseable {
 
     /** Kicks vCPU {@code vcpu} out of guest mode and waits until it left; a failing kick is an ERROR. */
     public void kick(int vcpu) {
-        IoctlResult<Integer> r = vcpu(vcpu).kick();
+        BackendVcpu v = vcpu(vcpu);
+        long t0 = t0();
+        IoctlResult<Integer> r = v.kick();
+        traced("vcpu" + vcpu, "kick", t0, n -> TraceLog.result(n.put("vcpu", vcpu), r));
         if (!r.isOk()) {
             record("vcpu" + vcpu, "kick", CallText.show(r));
             throw new BackendError("kicking vcpu" + vcpu + " failed: " + r.errnoOrNull());
@@ -597,7 +788,10 @@ public final class Scenario implements AutoCloseable {
 
     /** Starts sequential writes on vCPU {@code vcpu}; a vCPU that cannot start is an ERROR. */
     public RandomWriter startSequentialWrites(int vcpu, RandomWrites writes) {
-        IoctlResult<RandomWriter> r = vcpu(vcpu).startSequentialWrites(writes);
+        BackendVcpu v = vcpu(vcpu);
+        long t0 = t0();
+        IoctlResult<RandomWriter> r = v.startSequentialWrites(writes);
+        traceWriterStart(vcpu, "sequential", writes, t0, r);
         record("vcpu" + vcpu, "start sequential writes of iteration " + writes.iteration() + " over "
                 + writes.pages() + " pages", r.isOk() ? "running" : CallText.show(r));
         if (!r.isOk()) {

@@ -16,6 +16,7 @@ import org.dirtylog.conformance.ConformanceRunner;
 import org.dirtylog.conformance.Rule;
 import org.dirtylog.conformance.RuleResult;
 import org.dirtylog.conformance.RunOptions;
+import org.dirtylog.conformance.TraceChecker;
 import org.dirtylog.conformance.Verdict;
 import org.dirtylog.conformance.isolation.ChildLaunch;
 import org.dirtylog.conformance.isolation.Discovery;
@@ -57,7 +58,10 @@ public final class CertifyCommand {
                     new CommandLine.Option("--rules", "PATTERN", "only the rules whose id matches (comma-separated globs, "
                             + "e.g. 'GET-*,MODEL-01'); a partial run is never certified", "every rule", false),
                     new CommandLine.Option("--effort", "X", "scale the rounds of the randomized rules and their timeouts, "
-                            + "a decimal in " + EFFORT_RANGE + "; below 1 a run is never certified", "1", false)));
+                            + "a decimal in " + EFFORT_RANGE + "; below 1 a run is never certified", "1", false),
+                    new CommandLine.Option("--trace", null, "record every call each rule made and what the backend returned "
+                            + "(DIR/traces/RULE.ndjson) and check each trace against the TLA+ contract with TLC",
+                            "no traces", false)));
 
     private CertifyCommand() {
     }
@@ -67,8 +71,20 @@ public final class CertifyCommand {
         return run(args, System.out, System.err);
     }
 
-    /** Runs the command, printing progress and the summary to {@code out} and errors to {@code err}; returns the exit code. */
+    /**
+     * Runs the command, printing progress and the summary to {@code out} and errors to {@code err};
+     * returns the exit code. {@code --trace} is refused: checking traces needs TLC, which only the
+     * kit's CLI provides (see {@link #run(List, PrintStream, PrintStream, TraceChecker)}).
+     */
     public static int run(List<String> args, PrintStream out, PrintStream err) {
+        return run(args, out, err, null);
+    }
+
+    /**
+     * Runs the command as {@link #run(List, PrintStream, PrintStream)} does, checking the traces
+     * of {@code --trace} with {@code checker} (null: {@code --trace} is a usage error).
+     */
+    public static int run(List<String> args, PrintStream out, PrintStream err, TraceChecker checker) {
         Settings s;
         try {
             CommandLine.Parsed p = LINE.parse(args);
@@ -76,7 +92,7 @@ public final class CertifyCommand {
                 out.println(LINE.help());
                 return 0;
             }
-            s = settings(p);
+            s = settings(p, checker);
         } catch (CommandLine.UsageError | IllegalArgumentException e) {
             return usage(err, e.getMessage());
         }
@@ -113,10 +129,13 @@ public final class CertifyCommand {
 
     /** The validated command line. */
     private record Settings(List<String> names, List<Path> jars, Path report, boolean replace, RunOptions options,
-                            Limits limits) {
+                            Limits limits, TraceChecker checker) {
     }
 
-    private static Settings settings(CommandLine.Parsed p) throws CommandLine.UsageError {
+    private static Settings settings(CommandLine.Parsed p, TraceChecker checker) throws CommandLine.UsageError {
+        if (p.has("--trace") && checker == null) {
+            throw new CommandLine.UsageError("--trace needs the TLA+ trace checker, which only ./dirtylog provides");
+        }
         List<String> names = new ArrayList<>();
         for (String n : p.all("--backend")) {
             Optional<String> problem = BackendNames.problem(n);
@@ -131,7 +150,7 @@ public final class CertifyCommand {
         long seed = p.one("--seed").map(CertifyCommand::seed).orElseGet(() -> new SecureRandom().nextLong());
         double effort = p.one("--effort").map(CertifyCommand::effort).orElse(1.0);
         Optional<String> rules = p.one("--rules");
-        RunOptions options = new RunOptions(seed, rules, Optional.empty(), effort);
+        RunOptions options = new RunOptions(seed, rules, Optional.empty(), effort, p.has("--trace"));
         if (rules.isPresent() && new ConformanceRunner(options, System.out).selectedRules().isEmpty()) {
             throw new CommandLine.UsageError("no rule matches --rules '" + rules.get() + "'");
         }
@@ -142,7 +161,7 @@ public final class CertifyCommand {
         Path dir = report.map(Path::of).orElseGet(() -> Path.of(System.getProperty("dirtylog.root", ""))
                 .resolve(DEFAULT_REPORT));
         return new Settings(names, jars, dir, report.isEmpty() || p.has("--replace"), options,
-                Limits.fromSystemProperties());
+                Limits.fromSystemProperties(), checker);
     }
 
     private static long seed(String v) {
@@ -251,12 +270,13 @@ public final class CertifyCommand {
                             rules.size(), Certificate.effortText(s.options.effort()));
                     out.flush();
                     IsolatedCertification.Outcome o = isolated.certify(b, s.options, s.jars, rules, new Progress(out));
-                    certificates.add(o.certificate());
-                    if (several) {
-                        ReportWriter.write(folder, b.name().get(), o.certificate(), o.output());
-                    } else {
-                        ReportWriter.write(folder, "", o.certificate(), o.output());
+                    String prefix = several ? b.name().get() : "";
+                    Certificate c = o.certificate();
+                    if (s.options.trace()) {
+                        c = Traces.writeAndCheck(folder, prefix, c, s.checker, out);
                     }
+                    certificates.add(c);
+                    ReportWriter.write(folder, prefix, c, o.output());
                 }
                 if (several) {
                     ReportWriter.writeIndex(folder, certificates, notRun, s.options, jarNames());

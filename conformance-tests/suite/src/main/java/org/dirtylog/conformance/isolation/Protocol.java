@@ -13,6 +13,7 @@ import org.dirtylog.conformance.RuleCatalogue;
 import org.dirtylog.conformance.Concurrency;
 import org.dirtylog.conformance.Perturbation;
 import org.dirtylog.conformance.RuleResult;
+import org.dirtylog.conformance.RuleTrace;
 import org.dirtylog.conformance.RunOptions;
 import org.dirtylog.conformance.Step;
 import org.dirtylog.conformance.Verdict;
@@ -33,7 +34,8 @@ import org.dirtylog.spi.Capability;
  *       description, available, reason, capabilities, or problem) per backend;</li>
  *   <li>certify: {@code backend} (name, description, capabilities) or {@code backend-problem}
  *       (call, problem), then {@code rule-started} (id) and {@code rule-result} (id, verdict,
- *       message, expected, actual, seconds, scenario, and for a race rule concurrency) per rule;</li>
+ *       message, expected, actual, seconds, scenario, for a race rule concurrency, and with
+ *       {@code --trace} the trace: its events as NDJSON lines and the count dropped) per rule;</li>
  *   <li>{@code exit-called} (status, at) when code calls {@code System.exit};
  *       {@code restart} (reason) when the child quits because a rule left a thread running;
  *       {@code child-failed} (problem) when the kit's own code failed; {@code done} at the end.</li>
@@ -82,12 +84,14 @@ final class Protocol {
         n.put("effort", o.effort());
         o.rules().ifPresent(p -> n.put("rules", p));
         o.timeout().ifPresent(t -> n.put("timeout_ms", t.toMillis()));
+        n.put("trace", o.trace());
         return n;
     }
 
     static RunOptions options(JsonNode n) {
         return new RunOptions(Long.parseLong(n.get("seed").asText()), Optional.ofNullable(n.get("rules")).map(JsonNode::asText),
-                Optional.ofNullable(n.get("timeout_ms")).map(t -> Duration.ofMillis(t.asLong())), n.get("effort").asDouble());
+                Optional.ofNullable(n.get("timeout_ms")).map(t -> Duration.ofMillis(t.asLong())), n.get("effort").asDouble(),
+                n.path("trace").asBoolean(false));
     }
 
     static ObjectNode result(RuleResult r) {
@@ -123,7 +127,25 @@ final class Protocol {
             pn.put("points", p.points());
             pn.put("delays", p.delays());
         }
+        RuleTrace t = r.trace();
+        if (t != null) {
+            ObjectNode tn = n.putObject("trace");
+            tn.put("dropped", t.dropped());
+            ArrayNode lines = tn.putArray("events");
+            t.events().forEach(lines::add);
+        }
         return n;
+    }
+
+    /** Returns the trace of a {@code rule-result} event, or null when it has none. */
+    private static RuleTrace trace(JsonNode n) {
+        JsonNode tn = n.get("trace");
+        if (tn == null || tn.isNull()) {
+            return null;
+        }
+        List<String> lines = new ArrayList<>();
+        tn.get("events").forEach(l -> lines.add(l.asText()));
+        return new RuleTrace(lines, tn.get("dropped").asInt(), null);
     }
 
     /** Returns the concurrency record of a {@code rule-result} event, or null when it has none. */
@@ -146,6 +168,7 @@ final class Protocol {
         List<Step> steps = new ArrayList<>();
         n.get("scenario").forEach(s -> steps.add(new Step(s.get(0).asText(), s.get(1).asText(), s.get(2).asText())));
         return new RuleResult(rule, Verdict.valueOf(n.get("verdict").asText()), n.get("message").asText(),
-                n.get("expected").asText(), n.get("actual").asText(), steps, n.get("seconds").asDouble(), concurrency(n));
+                n.get("expected").asText(), n.get("actual").asText(), steps, n.get("seconds").asDouble(), concurrency(n),
+                trace(n));
     }
 }

@@ -11,8 +11,10 @@ import org.dirtylog.conformance.Certificate;
 import org.dirtylog.conformance.Concurrency;
 import org.dirtylog.conformance.Perturbation;
 import org.dirtylog.conformance.RuleResult;
+import org.dirtylog.conformance.RuleTrace;
 import org.dirtylog.conformance.RunOptions;
 import org.dirtylog.conformance.Step;
+import org.dirtylog.conformance.TraceCheck;
 import org.dirtylog.conformance.Verdict;
 import org.dirtylog.spi.Capabilities;
 import org.dirtylog.spi.Capability;
@@ -67,6 +69,9 @@ public final class CertificateJson {
             if (r.concurrency() != null) {
                 concurrency(n.putObject("concurrency"), r.concurrency());
             }
+            if (r.trace() != null) {
+                trace(n.putObject("trace"), r.rule().id(), r.trace());
+            }
             if (r.verdict() == Verdict.FAIL) {
                 n.put("expected", r.expected());
                 n.put("actual", r.actual());
@@ -85,6 +90,30 @@ public final class CertificateJson {
         ObjectNode summary = root.putObject("summary");
         c.summary().forEach((v, n) -> summary.put(v.name(), n));
         return root;
+    }
+
+    /** Fills {@code n} with where a rule's trace is and what checking it against the contract found. */
+    private static void trace(ObjectNode n, String id, RuleTrace t) {
+        n.put("file", RuleTrace.file(id));
+        n.put("events", t.events().size());
+        n.put("dropped", t.dropped());
+        TraceCheck c = t.check();
+        if (c == null) {
+            n.put("outcome", TraceCheck.NOT_CHECKED);
+            n.put("message", "not checked");
+            return;
+        }
+        n.put("outcome", c.outcome());
+        n.put("message", c.message());
+        n.put("behaviours", c.behaviours());
+        n.put("checked_events", c.events());
+        if (c.step().isPresent()) {
+            n.put("step", c.step().get());
+        }
+        if (c.state().isPresent()) {
+            n.put("state", c.state().get());
+        }
+        n.put("seconds", round(c.seconds()));
     }
 
     /** Fills {@code n} with what a race rule covered and how its schedule was perturbed. */

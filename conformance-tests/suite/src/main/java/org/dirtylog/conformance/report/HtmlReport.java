@@ -7,8 +7,10 @@ import java.util.List;
 import java.util.Locale;
 import org.dirtylog.conformance.Certificate;
 import org.dirtylog.conformance.RuleResult;
+import org.dirtylog.conformance.RuleTrace;
 import org.dirtylog.conformance.RunOptions;
 import org.dirtylog.conformance.Step;
+import org.dirtylog.conformance.TraceCheck;
 import org.dirtylog.conformance.Verdict;
 import org.dirtylog.spi.Capabilities;
 import org.dirtylog.spi.Capability;
@@ -68,6 +70,7 @@ public final class HtmlReport {
                     .append(html(r.message())).append(String.format(Locale.ROOT, "</td><td>%.2f</td></tr>%n", r.seconds()));
         }
         h.append("</table>\n");
+        traces(h, c.results());
         if (!c.rulesNotRun().isEmpty()) {
             h.append("<p>Rules that did not run: ").append(html(String.join(", ", c.rulesNotRun()))).append("</p>\n");
         }
@@ -136,6 +139,36 @@ public final class HtmlReport {
                     .append(html(c.environment().os())).append(", kernel ").append(html(c.environment().kernel())).append("</p>\n");
         }
         return h.append("</body></html>\n").toString();
+    }
+
+    /** Appends the table of the rules' traces ({@code --trace}) and what checking each found, if any rule has one. */
+    private static void traces(StringBuilder h, List<RuleResult> results) {
+        List<RuleResult> traced = results.stream().filter(r -> r.trace() != null).toList();
+        if (traced.isEmpty()) {
+            return;
+        }
+        h.append("<h2 id=\"traces\">Traces</h2>\n<p>Each rule's calls and the backend's results, checked by TLC against the "
+                + "TLA+ contract (<code>spec/models/contract</code>).</p>\n<table>\n<tr><th>Rule</th><th>Trace</th><th>Check</th>"
+                + "<th>Events</th><th>Behaviours</th><th>Message</th><th>s</th></tr>\n");
+        for (RuleResult r : traced) {
+            RuleTrace t = r.trace();
+            TraceCheck c = t.check() != null ? t.check() : TraceCheck.notChecked("not checked", t.events().size());
+            String css = switch (c.outcome()) {
+                case TraceCheck.CONFORMS -> "PASS";
+                case TraceCheck.REJECTED -> "FAIL";
+                default -> "NOT_APPLICABLE";
+            };
+            String file = RuleTrace.file(r.rule().id());
+            h.append("<tr class=\"").append(css).append("\"><td>").append(html(r.rule().id())).append("</td><td><a href=\"")
+                    .append(html(file)).append("\">").append(html(file)).append("</a></td><td>").append(html(c.outcome()))
+                    .append("</td><td>").append(t.events().size()).append(t.dropped() > 0 ? " (+" + t.dropped() + " dropped)" : "")
+                    .append("</td><td>").append(c.behaviours()).append("</td><td>").append(html(c.message()));
+            if (c.state().isPresent()) {
+                h.append("<br>Contract state before that event:<pre>").append(html(c.state().get())).append("</pre>");
+            }
+            h.append(String.format(Locale.ROOT, "</td><td>%.2f</td></tr>%n", c.seconds()));
+        }
+        h.append("</table>\n");
     }
 
     private static String options(RunOptions o, List<String> backendJars) {

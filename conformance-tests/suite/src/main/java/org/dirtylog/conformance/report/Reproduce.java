@@ -33,6 +33,9 @@ public final class Reproduce {
             args.add("--effort");
             args.add(Certificate.effortText(options.effort()));
         }
+        if (options.trace()) {
+            args.add("--trace");
+        }
         args.add("--seed");
         args.add(Long.toString(options.seed()));
         return Text.shellCommand(args);

@@ -1,0 +1,390 @@
+package org.dirtylog.spec.trace;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Turns the recorded events of one behaviour (one VM) into the contract actions that must
+ * explain them, in order ({@link Element}s of module {@code DirtyLogContractTrace}). It keeps a
+ * mirror of what user space knows: the memslots as the successful region updates left them (to
+ * tell a create from a move or a logging change, and to map a guest address to a slot and page),
+ * and the two bitmap addresses of each switch-style slot (to know which read is the cold bitmap's).
+ * The mirror decides only which action to name; whether the contract allows it is TLC's question.
+ *
+ * <p>A behaviour the contract cannot express is skipped with the reason: calls that overlap in
+ * time (concurrent vCPUs or writers, whose order the trace does not fix), manual protect other
+ * than a GET followed by a CLEAR of exactly what it reported, the dirty ring.
+ */
+final class Translation {
+
+    static final long PAGE_SIZE = 4096;
+    private static final long LOG_DIRTY_PAGES = 1;
+    private static final long MANUAL_PROTECT_ENABLE = 1;
+    private static final long INITIALLY_SET = 2;
+
+    /**
+     * One element of a behaviour: the contract action (a TLA+ record) explaining part of event
+     * {@code seq}, a call of {@code op}.
+     */
+    record Element(long seq, String op, String tla) {
+
+        private static final Pattern FIELD = Pattern.compile("(\\w+) \\|-> (\"[^\"]*\"|\\{[^}]*\\}|[^,\\]]+)");
+
+        /** Returns the contract action with its arguments, e.g. {@code HarvestReturn({1, 3})}. */
+        String action() {
+            Map<String, String> f = new HashMap<>();
+            Matcher m = FIELD.matcher(tla);
+            while (m.find()) {
+                f.put(m.group(1), m.group(2));
+            }
+            return switch (f.getOrDefault("a", "")) {
+                case "\"create\"" -> "CreateSlot(" + f.get("s") + ", " + f.get("l") + ", " + f.get("on") + ")";
+                case "\"delete\"" -> "DeleteSlot(" + f.get("s") + ")";
+                case "\"move\"" -> "MoveSlot(" + f.get("s") + ", " + f.get("l") + ")";
+                case "\"logging\"" -> "SetLogging(" + f.get("s") + ", " + f.get("on") + ")";
+                case "\"touch\"" -> "Touch(" + f.get("s") + ", " + f.get("p") + ")";
+                case "\"write\"" -> "Write(" + f.get("s") + ", " + f.get("p") + ")";
+                case "\"invoke\"" -> "HarvestInvoke(" + f.get("k") + ", " + f.get("s") + ")";
+                case "\"fail\"" -> "HarvestFail(" + f.get("k") + ", " + f.get("s") + ")";
+                case "\"return\"" -> "HarvestReturn(" + f.get("r") + ")";
+                case "\"unobserved\"" -> "HarvestReturn(r) for some r user space did not read";
+                default -> "a step that changes nothing";
+            };
+        }
+    }
+
+    /**
+     * A behaviour ready for TLC, or the reason it is not checked.
+     *
+     * @param elements the actions in order
+     * @param skipped why the behaviour is not checked by TLC, if it is not
+     * @param overlapping whether it is skipped because its calls overlap in time ({@link WindowCheck} judges those)
+     * @param slots slot ids the elements name
+     * @param pages pages the elements name
+     * @param locations guest addresses the elements name, as TLA+ strings
+     */
+    record Behaviour(List<Element> elements, Optional<String> skipped, boolean overlapping, TreeSet<Long> slots,
+                     TreeSet<Long> pages, TreeSet<String> locations) {
+    }
+
+    private record SlotMirror(long gpa, long npages, long flags) {
+        boolean logged() {
+            return (flags & LOG_DIRTY_PAGES) != 0;
+        }
+    }
+
+    /** The user-space view of a switch-style slot: where the bitmap being filled and the cold one are. */
+    private record Bitmaps(long active, long cold) {
+    }
+
+    private final List<Element> out = new ArrayList<>();
+    private final TreeSet<Long> slots = new TreeSet<>();
+    private final TreeSet<Long> pages = new TreeSet<>(List.of(0L));
+    private final TreeSet<String> locations = new TreeSet<>();
+    private final Map<Long, SlotMirror> mirror = new HashMap<>();
+    private final Map<Long, Bitmaps> bitmaps = new HashMap<>();
+    private boolean manual;
+    /** The slot of a SWITCH whose cold bitmap is not read yet, or null. */
+    private Long switched;
+    /** A manual-protect GET waiting for its CLEAR: its event, or null. */
+    private JsonNode manualGet;
+    private long lastReturn = Long.MIN_VALUE;
+    private String currentOp = "";
+
+    private Translation() {
+    }
+
+    /** Returns the contract actions explaining {@code events} (one behaviour, in seq order), or why they are not checked. */
+    static Behaviour of(List<JsonNode> events) {
+        Translation t = new Translation();
+        Optional<String> skipped = Optional.empty();
+        boolean overlapping = false;
+        try {
+            for (JsonNode e : events) {
+                t.accept(e);
+            }
+            t.settle(Long.MAX_VALUE);
+            if (t.manualGet != null) {
+                throw new Skip("manual protect: the GET at seq " + t.manualGet.get("seq").asLong()
+                        + " is not followed by a CLEAR of what it reported");
+            }
+        } catch (Skip s) {
+            skipped = Optional.of(s.getMessage());
+            overlapping = s instanceof Overlap;
+        }
+        if (t.slots.isEmpty()) {
+            t.slots.add(0L);
+        }
+        if (t.locations.isEmpty()) {
+            t.locations.add(location(0));
+        }
+        return new Behaviour(List.copyOf(t.out), skipped, overlapping, t.slots, t.pages, t.locations);
+    }
+
+    /** Why a behaviour is not checked. */
+    static class Skip extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        Skip(String why) {
+            super(why, null, false, false);
+        }
+    }
+
+    /** A behaviour whose calls overlap in time: no single order of its events exists to check. */
+    static final class Overlap extends Skip {
+        private static final long serialVersionUID = 1L;
+
+        Overlap(String why) {
+            super(why);
+        }
+    }
+
+    private void accept(JsonNode e) {
+        long seq = e.get("seq").asLong();
+        long t0 = e.path("t0").asLong();
+        if (t0 < lastReturn) {
+            throw new Overlap("calls overlap in time (seq " + seq + " began before the call before it returned): "
+                    + "concurrent calls are not ordered by the trace");
+        }
+        lastReturn = e.path("t1").asLong();
+        String op = e.get("op").asText();
+        currentOp = op;
+        long ret = e.path("ret").asLong();
+        if (!op.equals("read_bitmap")) {
+            settle(seq);
+        }
+        if (manualGet != null && !op.equals("KVM_CLEAR_DIRTY_LOG")) {
+            throw new Skip("manual protect: the GET at seq " + manualGet.get("seq").asLong()
+                    + " is not followed by a CLEAR of what it reported");
+        }
+        switch (op) {
+            case "KVM_SET_USER_MEMORY_REGION" -> region(seq, e, ret);
+            case "KVM_RUN" -> run(seq, e, ret);
+            case "KVM_GET_DIRTY_LOG" -> get(seq, e, ret);
+            case "KVM_SWITCH_DIRTY_LOG" -> switchLog(seq, e, ret);
+            case "KVM_GET_USER_DIRTY_LOG_ADDR" -> {
+                if (ret == 0 && e.has("dirty_bitmap")) {
+                    bitmaps.put(e.get("slot").asLong(), new Bitmaps(e.get("dirty_bitmap").asLong(),
+                            e.get("dirty_bitmap_old").asLong()));
+                }
+            }
+            case "read_bitmap" -> read(seq, e);
+            case "KVM_CLEAR_DIRTY_LOG" -> clear(seq, e, ret);
+            case "KVM_ENABLE_CAP" -> enableCap(e, ret);
+            case "writer_start", "writer_stop" -> throw new Skip("vCPU writers run while other calls are made (seq " + seq
+                    + "): which page each write touched and when is not in the trace");
+            case "KVM_RESET_DIRTY_RINGS", "mmap_dirty_ring" -> throw new Skip("the dirty ring (seq " + seq + "): its "
+                    + "entries are read from ring memory the trace does not record");
+            default -> {
+                // KVM_CHECK_EXTENSION, mmap, KVM_CREATE_VCPU, kick: nothing the contract sees.
+            }
+        }
+    }
+
+    /** Ends a SWITCH whose cold bitmap was not read before event {@code seq}: it returned something allowed. */
+    private void settle(long seq) {
+        if (switched != null) {
+            emit(seq, "[a |-> \"unobserved\"]");
+            switched = null;
+        }
+    }
+
+    private void region(long seq, JsonNode e, long ret) {
+        long slot = e.get("slot").asLong();
+        if (ret != 0) {
+            emit(seq, "[a |-> \"same\"]");
+            return;
+        }
+        bitmaps.remove(slot);
+        long gpa = e.get("guest_phys_addr").asLong();
+        long size = e.get("memory_size").asLong();
+        long flags = e.get("flags").asLong();
+        boolean on = (flags & LOG_DIRTY_PAGES) != 0;
+        SlotMirror was = mirror.get(slot);
+        slots.add(slot);
+        if (size == 0) {
+            if (was == null) {
+                emit(seq, "[a |-> \"same\"]");
+            } else {
+                mirror.remove(slot);
+                emit(seq, "[a |-> \"delete\", s |-> " + slot + "]");
+            }
+            return;
+        }
+        mirror.put(slot, new SlotMirror(gpa, size / PAGE_SIZE, flags));
+        if (was == null) {
+            emit(seq, "[a |-> \"create\", s |-> " + slot + ", l |-> " + place(gpa) + ", on |-> " + bool(on) + "]");
+            return;
+        }
+        if (was.gpa() != gpa) {
+            emit(seq, "[a |-> \"move\", s |-> " + slot + ", l |-> " + place(gpa) + "]");
+        }
+        if (was.logged() != on) {
+            emit(seq, "[a |-> \"logging\", s |-> " + slot + ", on |-> " + bool(on) + "]");
+        }
+        if (was.gpa() == gpa && was.logged() == on) {
+            emit(seq, "[a |-> \"same\"]");
+        }
+    }
+
+    /**
+     * Guest writes: each write the vCPU reports done completed inside the call (Write); when the
+     * call failed, how many were done is unknown, so each may have begun (Touch). A write outside
+     * every slot touches no dirty log.
+     */
+    private void run(long seq, JsonNode e, long ret) {
+        JsonNode gpas = e.get("gpas");
+        long done = e.has("done") ? e.get("done").asLong() : ret >= 0 ? ret : 0;
+        String action = ret >= 0 ? "write" : "touch";
+        int n = ret >= 0 ? (int) Math.min(done, gpas.size()) : gpas.size();
+        for (int k = 0; k < n; k++) {
+            long gpa = gpas.get(k).asLong();
+            for (Map.Entry<Long, SlotMirror> m : mirror.entrySet()) {
+                SlotMirror s = m.getValue();
+                if (gpa >= s.gpa() && gpa < s.gpa() + s.npages() * PAGE_SIZE) {
+                    long page = (gpa - s.gpa()) / PAGE_SIZE;
+                    pages.add(page);
+                    emit(seq, "[a |-> \"" + action + "\", s |-> " + m.getKey() + ", p |-> " + page + "]");
+                    break;
+                }
+            }
+        }
+    }
+
+    private void get(long seq, JsonNode e, long ret) {
+        long slot = e.get("slot").asLong();
+        SlotMirror s = mirror.get(slot);
+        if (manual) {
+            if (ret == 0) {
+                if (!e.hasNonNull("pages")) {
+                    throw new Skip("manual protect: the GET at seq " + seq + " was not read");
+                }
+                manualGet = e;
+            } else {
+                emit(seq, "[a |-> \"fail\", k |-> \"getclear\", s |-> " + slot + "]");
+            }
+            return;
+        }
+        if (ret == 0) {
+            slots.add(slot);
+            emit(seq, "[a |-> \"invoke\", k |-> \"get\", s |-> " + slot + "]");
+            emit(seq, e.hasNonNull("pages") ? returned(e.get("pages")) : "[a |-> \"unobserved\"]");
+        } else if (e.path("errno").asText().equals("EFAULT") && s != null && s.logged()) {
+            // The harvest ran but its copy to user space failed: user space saw nothing (§2 G4).
+            slots.add(slot);
+            emit(seq, "[a |-> \"invoke\", k |-> \"get\", s |-> " + slot + "]");
+            emit(seq, "[a |-> \"unobserved\"]");
+        } else {
+            emit(seq, "[a |-> \"fail\", k |-> \"get\", s |-> " + slot + "]");
+        }
+    }
+
+    /** SWITCH: 0 swapped the bitmaps (the result is the cold bitmap, read next), 1 the slot was clean. */
+    private void switchLog(long seq, JsonNode e, long ret) {
+        long slot = e.get("slot").asLong();
+        if (ret == 0 || ret == 1) {
+            slots.add(slot);
+            emit(seq, "[a |-> \"invoke\", k |-> \"switch\", s |-> " + slot + "]");
+            if (ret == 1) {
+                emit(seq, "[a |-> \"return\", r |-> {}]");
+                return;
+            }
+            Bitmaps b = bitmaps.get(slot);
+            if (b != null) {
+                bitmaps.put(slot, new Bitmaps(b.cold(), b.active()));
+            }
+            switched = slot;
+        } else {
+            emit(seq, "[a |-> \"fail\", k |-> \"switch\", s |-> " + slot + "]");
+        }
+    }
+
+    /** A read of the cold bitmap of the slot just switched is that harvest's result. */
+    private void read(long seq, JsonNode e) {
+        if (switched == null) {
+            return;
+        }
+        Bitmaps b = bitmaps.get(switched);
+        if (b != null && b.cold() == e.get("addr").asLong() && e.path("ret").asLong() == 0 && e.hasNonNull("pages")) {
+            emit(seq, returned(e.get("pages")));
+            switched = null;
+        }
+    }
+
+    private void clear(long seq, JsonNode e, long ret) {
+        if (manualGet != null) {
+            JsonNode get = manualGet;
+            manualGet = null;
+            long slot = get.get("slot").asLong();
+            if (ret == 0 && e.get("slot").asLong() == slot && e.get("first_page").asLong() == 0 && e.hasNonNull("pages")
+                    && numbers(e.get("pages")).equals(numbers(get.get("pages")))) {
+                slots.add(slot);
+                emit(get.get("seq").asLong(), "[a |-> \"invoke\", k |-> \"getclear\", s |-> " + slot + "]");
+                emit(seq, returned(get.get("pages")));
+                return;
+            }
+            throw new Skip("manual protect: the CLEAR at seq " + seq + " does not clear exactly what the GET at seq "
+                    + get.get("seq").asLong() + " reported");
+        }
+        if (ret == 0) {
+            throw new Skip("KVM_CLEAR_DIRTY_LOG at seq " + seq + " without the GET it clears for: not an action of the contract");
+        }
+        // A CLEAR that failed changes nothing.
+        emit(seq, "[a |-> \"same\"]");
+    }
+
+    private void enableCap(JsonNode e, long ret) {
+        if (ret == 0 && e.path("cap").asText().equals("KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2")) {
+            long args0 = e.get("args0").asLong();
+            if ((args0 & INITIALLY_SET) != 0) {
+                throw new Skip("KVM_DIRTY_LOG_INITIALLY_SET (seq " + e.get("seq").asLong() + "): the contract gives every "
+                        + "slot the same page set, so a new bitmap's pages cannot be named per slot");
+            }
+            manual = (args0 & MANUAL_PROTECT_ENABLE) != 0;
+        }
+    }
+
+    private String returned(JsonNode list) {
+        TreeSet<Long> r = numbers(list);
+        pages.addAll(r);
+        StringBuilder b = new StringBuilder("[a |-> \"return\", r |-> {");
+        boolean first = true;
+        for (long p : r) {
+            b.append(first ? "" : ", ").append(p);
+            first = false;
+        }
+        return b.append("}]").toString();
+    }
+
+    private static TreeSet<Long> numbers(JsonNode list) {
+        TreeSet<Long> r = new TreeSet<>();
+        list.forEach(n -> r.add(n.asLong()));
+        return r;
+    }
+
+    private String place(long gpa) {
+        String l = location(gpa);
+        locations.add(l);
+        return l;
+    }
+
+    /** Returns a guest address as a TLA+ string: the contract compares locations with its string NoSlot. */
+    static String location(long gpa) {
+        return "\"0x" + Long.toHexString(gpa) + "\"";
+    }
+
+    private static String bool(boolean b) {
+        return b ? "TRUE" : "FALSE";
+    }
+
+    private void emit(long seq, String tla) {
+        out.add(new Element(seq, currentOp, tla));
+    }
+}

@@ -1,0 +1,244 @@
+package org.dirtylog.spec.trace;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+
+/**
+ * The contract's two harvest guards over a behaviour whose calls overlap in time (vCPU threads
+ * writing while a harvester runs): TLC cannot enumerate where each write completed, but the
+ * trace bounds it. A write done by a {@code KVM_RUN} completed in that call's window
+ * ({@code t0}, {@code t1}]; a harvest is invoked at its call's {@code t0} and returns at its
+ * {@code t1}. For every completion point the windows allow:
+ *
+ * <ul>
+ *   <li>NoLostWrite: a write whose call returned before a harvest of its slot was invoked is
+ *       owed there, so that harvest, or one before it that returned after the write began,
+ *       must report the page;</li>
+ *   <li>Precision: a reported page must have a write (or a running writer covering it) that
+ *       began before the harvest returned and completed after the slot's previous harvest was
+ *       invoked.</li>
+ * </ul>
+ *
+ * A rejection is therefore sound for any interleaving the windows allow. Checked in Java: this
+ * is the guard of {@code HarvestReturn} read over windows, not a TLC run.
+ */
+final class WindowCheck {
+
+    private record Write(long seq, long slot, long page, long t0, long t1, String actor) {
+    }
+
+    private record Harvest(long seq, String op, long slot, long t0, long t1, TreeSet<Long> pages) {
+    }
+
+    /** A writer's window: it may write any page of {@code [first, first + pages)} of guest memory from t0 to t1. */
+    private record Writer(long firstGpa, long pages, long t0, long t1) {
+    }
+
+    private record SlotMirror(long gpa, long npages) {
+    }
+
+    /** A successful region update of {@code slot}: a new bitmap or none, so writes before it are not owed after it. */
+    private record Update(long seq, long slot, long t0, long t1) {
+    }
+
+    /**
+     * The outcome: empty when both guards hold for every write and harvest, else the rejection.
+     *
+     * @param writes writes judged
+     * @param harvests harvests judged
+     */
+    record Outcome(int writes, int harvests, Optional<Rejection> rejection) {
+    }
+
+    /** The first harvest that breaks a guard. */
+    record Rejection(long seq, String op, String message) {
+    }
+
+    private WindowCheck() {
+    }
+
+    /**
+     * Returns the check of one behaviour ({@code events} in seq order).
+     *
+     * @throws Translation.Skip when the behaviour holds what the windows cannot judge
+     */
+    static Outcome of(List<JsonNode> events) {
+        Map<Long, SlotMirror> slots = new HashMap<>();
+        Map<Long, long[]> bitmaps = new HashMap<>();
+        List<Write> writes = new ArrayList<>();
+        List<Harvest> harvests = new ArrayList<>();
+        Map<Integer, Writer> open = new HashMap<>();
+        List<Writer> writers = new ArrayList<>();
+        List<Update> updates = new ArrayList<>();
+        JsonNode pendingSwitch = null;
+        long pendingCold = 0;
+        for (JsonNode e : events) {
+            String op = e.get("op").asText();
+            long seq = e.get("seq").asLong();
+            long ret = e.path("ret").asLong();
+            long t0 = e.path("t0").asLong();
+            long t1 = e.path("t1").asLong();
+            switch (op) {
+                case "KVM_SET_USER_MEMORY_REGION" -> {
+                    if (ret != 0) {
+                        break;
+                    }
+                    updates.add(new Update(seq, e.get("slot").asLong(), t0, t1));
+                    long size = e.get("memory_size").asLong();
+                    if (size == 0 || (e.get("flags").asLong() & 1) == 0) {
+                        slots.remove(e.get("slot").asLong());
+                    } else {
+                        slots.put(e.get("slot").asLong(), new SlotMirror(e.get("guest_phys_addr").asLong(),
+                                size / Translation.PAGE_SIZE));
+                    }
+                    bitmaps.remove(e.get("slot").asLong());
+                }
+                case "KVM_RUN" -> {
+                    JsonNode gpas = e.get("gpas");
+                    long done = e.has("done") ? e.get("done").asLong() : Math.max(ret, 0);
+                    for (int k = 0; k < Math.min(done, gpas.size()); k++) {
+                        long gpa = gpas.get(k).asLong();
+                        for (Map.Entry<Long, SlotMirror> m : slots.entrySet()) {
+                            SlotMirror s = m.getValue();
+                            if (gpa >= s.gpa() && gpa < s.gpa() + s.npages() * Translation.PAGE_SIZE) {
+                                writes.add(new Write(seq, m.getKey(), (gpa - s.gpa()) / Translation.PAGE_SIZE, t0, t1,
+                                        e.path("actor").asText()));
+                            }
+                        }
+                    }
+                    if (ret < 0) {
+                        // How many were done is unknown: each may have begun, so each covers precision until the call returned.
+                        for (JsonNode g : gpas) {
+                            writers.add(new Writer(g.asLong(), 1, t0, t1));
+                        }
+                    }
+                }
+                case "writer_start" -> {
+                    open.put(e.get("vcpu").asInt(), new Writer(e.get("first_gpa").asLong(), e.get("pages").asLong(), t0,
+                            Long.MAX_VALUE));
+                }
+                case "writer_stop" -> {
+                    Writer w = open.remove(e.get("vcpu").asInt());
+                    if (w != null) {
+                        writers.add(new Writer(w.firstGpa(), w.pages(), w.t0(), t1));
+                    }
+                }
+                case "KVM_GET_USER_DIRTY_LOG_ADDR" -> {
+                    if (ret == 0 && e.has("dirty_bitmap")) {
+                        bitmaps.put(e.get("slot").asLong(), new long[] {e.get("dirty_bitmap").asLong(),
+                                e.get("dirty_bitmap_old").asLong()});
+                    }
+                }
+                case "KVM_GET_DIRTY_LOG" -> {
+                    if (ret == 0 && e.hasNonNull("pages")) {
+                        harvests.add(new Harvest(seq, op, e.get("slot").asLong(), t0, t1, numbers(e.get("pages"))));
+                    } else if (ret == 0 || e.path("errno").asText().equals("EFAULT")) {
+                        throw new Translation.Skip("a GET whose result was not read (seq " + seq + ")");
+                    }
+                }
+                case "KVM_SWITCH_DIRTY_LOG" -> {
+                    long slot = e.get("slot").asLong();
+                    if (ret == 1) {
+                        harvests.add(new Harvest(seq, op, slot, t0, t1, new TreeSet<>()));
+                    } else if (ret == 0) {
+                        long[] b = bitmaps.get(slot);
+                        if (b == null) {
+                            throw new Translation.Skip("a SWITCH (seq " + seq + ") of a slot whose bitmaps were not asked for");
+                        }
+                        bitmaps.put(slot, new long[] {b[1], b[0]});
+                        pendingSwitch = e;
+                        pendingCold = b[0];
+                    }
+                }
+                case "read_bitmap" -> {
+                    if (pendingSwitch != null && e.get("addr").asLong() == pendingCold && e.hasNonNull("pages")) {
+                        harvests.add(new Harvest(pendingSwitch.get("seq").asLong(), "KVM_SWITCH_DIRTY_LOG",
+                                pendingSwitch.get("slot").asLong(), pendingSwitch.get("t0").asLong(),
+                                pendingSwitch.get("t1").asLong(), numbers(e.get("pages"))));
+                        pendingSwitch = null;
+                    }
+                }
+                case "KVM_ENABLE_CAP", "KVM_CLEAR_DIRTY_LOG", "KVM_RESET_DIRTY_RINGS", "mmap_dirty_ring" -> {
+                    if (ret == 0) {
+                        throw new Translation.Skip(op + " (seq " + seq + ") while vCPUs write: manual protect and the "
+                                + "dirty ring are not judged over windows");
+                    }
+                }
+                default -> {
+                }
+            }
+        }
+        open.values().forEach(writers::add);
+        for (Update u : updates) {
+            boolean during = writes.stream().anyMatch(w -> w.t0() < u.t1() && w.t1() > u.t0())
+                    || writers.stream().anyMatch(w -> w.t0() < u.t1() && w.t1() > u.t0());
+            if (during) {
+                throw new Translation.Skip("a memslot update (seq " + u.seq() + ") while vCPUs write: the windows do not "
+                        + "say which side of it each write fell");
+            }
+        }
+        return judge(slots, writes, harvests, writers, updates);
+    }
+
+    private static Outcome judge(Map<Long, SlotMirror> slots, List<Write> writes, List<Harvest> harvests,
+                                 List<Writer> writers, List<Update> updates) {
+        Map<Long, List<Harvest>> bySlot = new HashMap<>();
+        for (Harvest h : harvests) {
+            bySlot.computeIfAbsent(h.slot(), k -> new ArrayList<>()).add(h);
+        }
+        bySlot.values().forEach(l -> l.sort((a, b) -> Long.compare(a.t0(), b.t0())));
+        Map<List<Long>, List<Write>> byPage = new HashMap<>();
+        for (Write w : writes) {
+            byPage.computeIfAbsent(List.of(w.slot(), w.page()), k -> new ArrayList<>()).add(w);
+        }
+        Rejection first = null;
+        for (Write w : writes) {
+            List<Harvest> hs = bySlot.getOrDefault(w.slot(), List.of());
+            Harvest due = hs.stream().filter(h -> h.t0() > w.t1()).findFirst().orElse(null);
+            // A region update of the slot after the write gives it a new bitmap or none: not owed past it.
+            long nextUpdate = updates.stream().filter(u -> u.slot() == w.slot() && u.t0() > w.t1()).mapToLong(Update::t0)
+                    .min().orElse(Long.MAX_VALUE);
+            if (due == null || due.t0() > nextUpdate) {
+                continue;
+            }
+            boolean reported = hs.stream().anyMatch(h -> h.t1() > w.t0() && h.t0() <= due.t0() && h.pages().contains(w.page()));
+            if (!reported && (first == null || due.seq() < first.seq())) {
+                first = new Rejection(due.seq(), due.op(), "NoLostWrite: page " + w.page() + " of slot " + w.slot()
+                        + ", written by " + w.actor() + " in the KVM_RUN at seq " + w.seq()
+                        + ", which returned before this harvest was invoked, is reported by no harvest of the slot that "
+                        + "returned after that write began");
+            }
+        }
+        for (List<Harvest> hs : bySlot.values()) {
+            for (int k = 0; k < hs.size(); k++) {
+                Harvest h = hs.get(k);
+                long since = k == 0 ? Long.MIN_VALUE : hs.get(k - 1).t0();
+                SlotMirror s = slots.get(h.slot());
+                for (long p : h.pages()) {
+                    boolean written = byPage.getOrDefault(List.of(h.slot(), p), List.of()).stream()
+                            .anyMatch(w -> w.t0() < h.t1() && w.t1() > since);
+                    long gpa = s == null ? -1 : s.gpa() + p * Translation.PAGE_SIZE;
+                    boolean covered = s != null && writers.stream().anyMatch(wr -> gpa >= wr.firstGpa()
+                            && gpa < wr.firstGpa() + wr.pages() * Translation.PAGE_SIZE && wr.t0() < h.t1() && wr.t1() > since);
+                    if (!written && !covered && (first == null || h.seq() < first.seq())) {
+                        first = new Rejection(h.seq(), h.op(), "Precision: page " + p + " of slot " + h.slot()
+                                + " reported, but no write of it began before this harvest returned and completed after "
+                                + "the slot's previous harvest was invoked");
+                    }
+                }
+            }
+        }
+        return new Outcome(writes.size(), harvests.size(), Optional.ofNullable(first));
+    }
+
+    private static TreeSet<Long> numbers(JsonNode list) {
+        TreeSet<Long> r = new TreeSet<>();
+        list.forEach(n -> r.add(n.asLong()));
+        return r;
+    }
+}

@@ -1,0 +1,175 @@
+package org.dirtylog.spec.trace;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.dirtylog.spec.ModelManifest;
+import org.dirtylog.spec.TlcRunner;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Trace validation against the contract: traces recorded by {@code certify --trace} on
+ * reference-x86 (test resources, unedited) conform; the same traces altered by hand are
+ * rejected at the altered event with the guard it breaks and the contract's state there.
+ */
+class TraceValidatorTests {
+
+    private static Path modelsDir;
+
+    @TempDir
+    static Path work;
+
+    @BeforeAll
+    static void findModels() {
+        modelsDir = ModelManifest.findModelsDir(Path.of("")).orElseThrow();
+    }
+
+    private static List<String> recorded(String name) throws IOException {
+        try (InputStream in = TraceValidatorTests.class.getResourceAsStream("/traces/" + name + ".ndjson")) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().toList();
+        }
+    }
+
+    private static Map<String, TraceValidator.Verdict> check(Map<String, List<String>> traces) throws Exception {
+        return new TraceValidator(modelsDir, new TlcRunner(work)).check(traces);
+    }
+
+    /** Returns {@code lines} with {@code from} replaced by {@code to} in the event of {@code seq}. */
+    private static List<String> altered(List<String> lines, long seq, String from, String to) {
+        List<String> out = new ArrayList<>();
+        boolean done = false;
+        for (String l : lines) {
+            if (l.startsWith("{\"seq\":" + seq + ",")) {
+                assertTrue(l.contains(from), l);
+                out.add(l.replace(from, to));
+                done = true;
+            } else {
+                out.add(l);
+            }
+        }
+        assertTrue(done, "no event " + seq);
+        return out;
+    }
+
+    @Test
+    void recordedTracesOfACorrectReferenceRunConformEveryBehaviourInOneTlcRun() throws Exception {
+        Map<String, List<String>> traces = new LinkedHashMap<>();
+        for (String rule : List.of("GET-02", "SWITCH-02", "SLOT-LOG-03", "MODEL-01-first-six")) {
+            traces.put(rule, recorded(rule));
+        }
+        Map<String, TraceValidator.Verdict> v = check(traces);
+        for (String rule : traces.keySet()) {
+            assertEquals("conforms", v.get(rule).outcome(), rule + ": " + v.get(rule));
+            assertEquals(v.get(rule).behaviours(), v.get(rule).checked(), rule + ": " + v.get(rule));
+        }
+        assertEquals(6, v.get("MODEL-01-first-six").checked());
+        assertEquals("trace conforms: 6 of 6 behaviours checked", v.get("MODEL-01-first-six").message());
+    }
+
+    @Test
+    void aGetThatLeavesOutAWrittenPageIsRejectedAtThatEventForNoLostWriteWithTheStateThere() throws Exception {
+        // seq 3 wrote page 9 (gpa 36864); seq 8 is the GET after the second write of it.
+        List<String> lines = altered(recorded("GET-02"), 8, "\"pages\":[9]", "\"pages\":[]");
+        TraceValidator.Verdict v = check(Map.of("GET-02", lines)).get("GET-02");
+        assertEquals("rejected", v.outcome(), v.toString());
+        assertEquals(Optional.of(8L), v.step());
+        assertEquals("event seq 8 (KVM_GET_DIRTY_LOG) is no step of the contract: HarvestReturn({}) is not enabled in any "
+                + "state the events before it lead to; NoLostWrite: page 9 owed when the harvest was invoked is not reported",
+                v.message());
+        String state = v.state().orElseThrow();
+        assertTrue(state.contains("must |-> {9}") && state.contains("op |-> \"get\"") && state.contains("owed |-> (0 :> {9})"),
+                state);
+    }
+
+    @Test
+    void aColdBitmapReportingAPageNobodyWroteIsRejectedForPrecision() throws Exception {
+        List<String> lines = altered(recorded("SWITCH-02"), 7, "\"pages\":[0,1,63,64,66]", "\"pages\":[0,1,2,63,64,66]");
+        TraceValidator.Verdict v = check(Map.of("SWITCH-02", lines)).get("SWITCH-02");
+        assertEquals("rejected", v.outcome(), v.toString());
+        assertEquals(Optional.of(7L), v.step());
+        assertTrue(v.message().startsWith("event seq 7 (read_bitmap) is no step of the contract: HarvestReturn({0, 1, 2, 63, 64, 66})"),
+                v.message());
+        assertTrue(v.message().endsWith("; Precision: page 2 reported but neither owed nor written since the slot's previous harvest"),
+                v.message());
+    }
+
+    @Test
+    void aRejectedSequenceOfTheModelRuleIsNamedByItsVmAndTheOthersDoNotHideIt() throws Exception {
+        List<String> model = recorded("MODEL-01-first-six");
+        String get = model.stream().filter(l -> l.contains("\"op\":\"KVM_GET_DIRTY_LOG\"") && l.matches(".*\"pages\":\\[\\d+.*"))
+                .findFirst().orElseThrow();
+        long seq = Long.parseLong(get.replaceFirst("^\\{\"seq\":(\\d+),.*", "$1"));
+        String vm = get.replaceFirst("^.*?\"b\":(\\d+),.*", "$1");
+        String pages = get.replaceFirst("^.*\"pages\":\\[([0-9,]*)\\].*$", "$1");
+        String firstPage = pages.split(",")[0];
+        String rest = pages.contains(",") ? pages.substring(pages.indexOf(',') + 1) : "";
+        List<String> lines = altered(model, seq, "\"pages\":[" + pages + "]", "\"pages\":[" + rest + "]");
+        TraceValidator.Verdict v = check(Map.of("MODEL-01", lines)).get("MODEL-01");
+        assertEquals("rejected", v.outcome(), v.toString());
+        assertEquals(Optional.of(seq), v.step());
+        assertTrue(v.message().startsWith("event seq " + seq + " (KVM_GET_DIRTY_LOG, VM " + vm + ")"), v.message());
+        assertTrue(v.message().contains("NoLostWrite: page " + firstPage + " "), v.message());
+    }
+
+    @Test
+    void concurrentWritesAreJudgedOverTheirCallWindowsAndAHarvestLeavingOutAPageWrittenBeforeItIsRejected()
+            throws Exception {
+        // RACE-03: four vCPUs write all 259 pages at once, then a GET; recorded, its calls overlap.
+        TraceValidator.Verdict ok = check(Map.of("RACE-03", recorded("RACE-03"))).get("RACE-03");
+        assertEquals("conforms", ok.outcome(), ok.toString());
+        assertEquals("trace conforms: 1 of 1 behaviour checked (1 with concurrent calls, over their recorded windows)",
+                ok.message());
+        List<String> lines = altered(recorded("RACE-03"), 11, "\"pages\":[0,1,", "\"pages\":[1,");
+        TraceValidator.Verdict v = check(Map.of("RACE-03", lines)).get("RACE-03");
+        assertEquals("rejected", v.outcome(), v.toString());
+        assertEquals(Optional.of(11L), v.step());
+        assertTrue(v.message().startsWith("event seq 11 (KVM_GET_DIRTY_LOG) breaks the contract for every order the "
+                + "recorded call windows allow: NoLostWrite: page 0 of slot 0, written by vcpu"), v.message());
+    }
+
+    @Test
+    void overlappingCallsTheWindowsCannotJudgeAreNotCheckedAndTheReasonSaysWhy() throws Exception {
+        // Logging turned off while the vCPUs of RACE-03 write: which side of it each write fell is unknown.
+        List<String> lines = new ArrayList<>(recorded("RACE-03"));
+        lines.add(8, lines.get(1).replace("\"seq\":1,", "\"seq\":1000,").replace("\"flags\":1", "\"flags\":0")
+                .replace("\"t0\":303091", "\"t0\":10000000").replace("\"t1\":483158", "\"t1\":10000100"));
+        TraceValidator.Verdict v = check(Map.of("RACE-03", lines)).get("RACE-03");
+        assertEquals("not checked", v.outcome(), v.toString());
+        assertTrue(v.message().endsWith("over windows: a memslot update (seq 1000) while vCPUs write: the windows do not say "
+                + "which side of it each write fell"), v.message());
+    }
+
+    @Test
+    void aBehaviourWhoseCallsOverlapIsJudgedOverItsWindowsInsteadOfInOneOrder() throws Exception {
+        // The GET at seq 5 made to begin before the mmap at seq 4 returned.
+        List<String> lines = altered(recorded("GET-02"), 5, "\"t0\":911105", "\"t0\":700000");
+        TraceValidator.Verdict v = check(Map.of("GET-02", lines)).get("GET-02");
+        assertEquals("conforms", v.outcome(), v.toString());
+        assertEquals("trace conforms: 1 of 1 behaviour checked (1 with concurrent calls, over their recorded windows)",
+                v.message());
+    }
+
+    @Test
+    void aLineThatIsNotAnEventIsNotCheckedAndNamedInsteadOfFailingTheOthers() throws Exception {
+        List<String> bad = new ArrayList<>(recorded("GET-02"));
+        bad.add(3, "{\"seq\":99,\"op\":\"KVM_RUN\"}");
+        Map<String, List<String>> traces = new LinkedHashMap<>();
+        traces.put("GET-02", bad);
+        traces.put("SWITCH-02", recorded("SWITCH-02"));
+        Map<String, TraceValidator.Verdict> v = check(traces);
+        assertEquals("not checked", v.get("GET-02").outcome());
+        assertTrue(v.get("GET-02").message().startsWith("an event lacks seq, b or op: "), v.get("GET-02").message());
+        assertEquals("conforms", v.get("SWITCH-02").outcome());
+    }
+}
