@@ -32,12 +32,27 @@ public interface ArchHooks {
      * that a page made writable while logging was off faults again (b64d740e; TLA+: LogOn, then
      * WriteProtect). Only now, after every vCPU sees the new bitmaps: earlier, a fault could find
      * no bitmap and map the page writable unlogged. A moved or created slot starts write-protected.
+     * Under {@code KVM_DIRTY_LOG_INITIALLY_SET} nothing is write-protected: every page's bit is
+     * set already, and {@code KVM_CLEAR_DIRTY_LOG} arms a page when it clears it
+     * ({@code kvm_mmu_slot_apply_flags}; TLA+: LogOn with InitiallySet).
      */
     default void commitMemoryRegion(ArchContext kvm, Memslot old, Memslot next, MemslotChange change) {
-        if (change == MemslotChange.FLAGS_ONLY && !old.dirtyLogged() && next.dirtyLogged()) {
+        if (change == MemslotChange.FLAGS_ONLY && !old.dirtyLogged() && next.dirtyLogged()
+                && !kvm.manualProtectInitiallySet()) {
             writeProtectSlot(kvm, next);
             flushRemoteTlbsMemslot(kvm, next);
         }
+    }
+
+    /**
+     * Returns true when the architecture harvests through the generic protect path
+     * ({@code CONFIG_KVM_GENERIC_DIRTYLOG_READ_PROTECT}) and so offers manual protect and
+     * {@code KVM_CLEAR_DIRTY_LOG}, re-arming through {@link #enableLogDirtyPtMasked}. False by
+     * default: {@code KVM_CHECK_EXTENSION(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2)} is then 0, the
+     * capability cannot be enabled and the ioctl is unknown, as on PowerPC book3s.
+     */
+    default boolean genericDirtyLogReadProtect() {
+        return false;
     }
 
     // ---- vCPUs ----

@@ -18,4 +18,16 @@ public interface BitmapAllocator {
      * Throws {@link OutOfMemoryError} when native memory is exhausted (the caller answers -ENOMEM).
      */
     DirtyBitmap allocate(long npages, boolean trackWords);
+
+    /**
+     * Returns a fresh memslot bitmap for {@code npages} pages with every page's bit set and none
+     * past npages: the active bitmap of a slot whose logging starts under
+     * {@code KVM_DIRTY_LOG_INITIALLY_SET} ({@code kvm_prepare_memory_region}). Throws
+     * {@link OutOfMemoryError} as {@link #allocate} does.
+     */
+    default DirtyBitmap allocateInitiallySet(long npages) {
+        DirtyBitmap bitmap = allocate(npages, true);
+        bitmap.setAll();
+        return bitmap;
+    }
 }

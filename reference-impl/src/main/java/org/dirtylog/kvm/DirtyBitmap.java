@@ -149,6 +149,29 @@ public final class DirtyBitmap implements AutoCloseable {
         return (long) WORD.getAndSet(bits, word << 3, 0L);
     }
 
+    /**
+     * Clears the bits of {@code mask} in word {@code word} in one atomic fetch-and-andnot and
+     * returns those of them that were set (the kernel's {@code atomic_long_fetch_andnot(mask, p) & mask}):
+     * a bit a vCPU sets concurrently is either taken here or stays set. TLA+: ClearBits.
+     */
+    public long takeBits(long word, long mask) {
+        // Native memory: one atomic read-modify-write of the aligned word.
+        return (long) WORD.getAndBitwiseAnd(bits, word << 3, ~mask) & mask;
+    }
+
+    /**
+     * Sets the bit of every page, {@code [0, npages)}, and none past npages: the state of a
+     * bitmap allocated under {@code KVM_DIRTY_LOG_INITIALLY_SET} ({@code bitmap_set(dirty_bitmap, 0, npages)}
+     * in {@code kvm_prepare_memory_region}). For a fresh bitmap no vCPU sees yet.
+     */
+    public void setAll() {
+        long words = bits.byteSize() >>> 3;
+        for (long w = 0; w < words; w++) {
+            long rest = npages - (w << 6);
+            orWord(w, rest >= 64 ? -1L : (1L << rest) - 1);
+        }
+    }
+
     /** ORs {@code mask} into word {@code word} atomically, logging the word if it was zero. */
     public void orWord(long word, long mask) {
         if (mask == 0) {
@@ -183,7 +206,7 @@ public final class DirtyBitmap implements AutoCloseable {
      */
     public void clear() {
         int n = (int) LOGGED.getVolatile(this);
-        if (dirtyWords == null || overflowed || n > dirtyWords.length) {
+        if (dirtyWords == null || overflowed || n < 0 || n > dirtyWords.length) {
             // Native memory: the log overflowed, so zero the whole bitmap.
             bits.fill((byte) 0);
         } else {
@@ -232,8 +255,13 @@ public final class DirtyBitmap implements AutoCloseable {
         if (dirtyWords == null) {
             return;
         }
+        if (overflowed) {
+            // A word cleared by KVM_CLEAR_DIRTY_LOG and dirtied again is logged again; once the
+            // log is full it stops counting, so the count never wraps however long a VM runs.
+            return;
+        }
         int i = (int) LOGGED.getAndAdd(this, 1);
-        if (i < dirtyWords.length) {
+        if (i >= 0 && i < dirtyWords.length) {
             dirtyWords[i] = (int) word;
         } else {
             overflowed = true;

@@ -1,6 +1,8 @@
 package org.dirtylog.kvm;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 
 /**
  * The dirty log of one VM: how a vCPU marks a page and how a harvest takes the marks, each
@@ -11,26 +13,33 @@ import java.lang.foreign.MemorySegment;
  * <p>A harvest runs under the VM's slots lock, so harvests, memslot changes and the bitmap
  * exchange never overlap; vCPUs mark concurrently, inside SRCU read sections.
  *
- * <p>Each harvest style is one method here plus hooks. Today: {@link #switchDirtyLog} (the
- * RFC's {@code KVM_SWITCH_DIRTY_LOG}) and {@link #getDirtyLog} ({@code KVM_GET_DIRTY_LOG}),
- * both on {@link #harvest}. Manual protect and the dirty ring plug in beside them (see
- * {@code docs/architecture.md}): a {@code KVM_GET_DIRTY_LOG} that only syncs and copies the
- * active bitmap, a {@code KVM_CLEAR_DIRTY_LOG} that clears 64-page words and re-arms exactly
- * those pages through {@link ArchHooks#enableLogDirtyPtMasked}, and a ring push in
+ * <p>Each harvest style is one method here plus hooks: {@link #switchDirtyLog} (the RFC's
+ * {@code KVM_SWITCH_DIRTY_LOG}) and {@link #getDirtyLog} ({@code KVM_GET_DIRTY_LOG}), both on
+ * {@link #harvest}; with manual protect {@link #getDirtyLogManual}, which only syncs and copies
+ * the active bitmap, and {@link #clearDirtyLog} ({@code KVM_CLEAR_DIRTY_LOG}), which clears
+ * 64-page words and re-arms exactly those pages through {@link ArchHooks#enableLogDirtyPtMasked}.
+ * The dirty ring plugs in beside them (see {@code docs/architecture.md}): a ring push in
  * {@link #markPageDirtyInSlot} in place of the bitmap, reset through the same hook.
  */
 final class DirtyLog {
+
+    /** A word of a user bitmap: 8 bytes, little-endian as the kernel's {@code unsigned long} on the kit's hosts, any alignment. */
+    private static final ValueLayout.OfLong USER_WORD = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final Vm vm;
     private final ArchHooks hooks;
     private final ArchContext kvm;
     private final GracePeriodPolicy gracePeriods;
 
+    /** True where the architecture re-arms page by page for KVM_CLEAR_DIRTY_LOG ({@link ArchHooks#genericDirtyLogReadProtect}). */
+    private final boolean maskedReArm;
+
     DirtyLog(Vm vm, ArchHooks hooks, ArchContext kvm, GracePeriodPolicy gracePeriods) {
         this.vm = vm;
         this.hooks = hooks;
         this.kvm = kvm;
         this.gracePeriods = gracePeriods;
+        this.maskedReArm = hooks.genericDirtyLogReadProtect();
     }
 
     // ---- vCPU side ----
@@ -46,6 +55,25 @@ final class DirtyLog {
             } catch (IllegalStateException freed) {
                 vm.countUseAfterFree();
             }
+        }
+    }
+
+    /**
+     * Handles a write fault on {@code page} of {@code slot}: marks it dirty if the slot is logged
+     * and maps it writable; where {@code KVM_CLEAR_DIRTY_LOG} re-arms page by page, marks it once
+     * more after mapping it, as x86's lockless fast path marks after its cmpxchg made the spte
+     * writable ({@code fast_page_fault}, then {@code mark_page_dirty_in_slot}). A CLEAR may take
+     * the first mark and write-protect the page before this fault maps it writable; the second
+     * mark comes after both, so the page is never left writable with its bit clear (of the
+     * fault's map and mark and the CLEAR's take and re-arm, the last map is followed by a mark).
+     * The first mark keeps a store through the new mapping from completing before its page is
+     * marked. TLA+: VcpuWriteFault(v).
+     */
+    void writeFault(Vcpu vcpu, Memslot slot, long page) {
+        markPageDirtyInSlot(vcpu, slot, page);
+        hooks.makeWritable(vcpu, slot, page);
+        if (maskedReArm) {
+            markPageDirtyInSlot(vcpu, slot, page);
         }
     }
 
@@ -86,6 +114,69 @@ final class DirtyLog {
             // Native memory: the clean case's clear_user of the whole buffer (G1).
             buffer.fill((byte) 0);
         }
+    }
+
+    /**
+     * {@code KVM_GET_DIRTY_LOG} on a logged slot with manual protect on: syncs and copies the
+     * active bitmap to {@code buffer} ({@code ALIGN(npages, 64) / 8} bytes of user memory the caller
+     * keeps mapped); clears nothing and re-arms nothing, so every page stays reported until
+     * {@link #clearDirtyLog} clears it ({@code kvm_get_dirty_log_protect} with
+     * {@code manual_dirty_log_protect} set). TLA+: HarvestBegin, CopyToUser (of op "getclear").
+     */
+    void getDirtyLogManual(Memslot slot, MemorySegment buffer) {
+        hooks.syncDirtyLog(kvm, slot);
+        slot.dirtyBitmap().copyTo(buffer);                             // TLA+: CopyToUser
+    }
+
+    /**
+     * {@code KVM_CLEAR_DIRTY_LOG} on a logged slot whose arguments the caller checked
+     * ({@code kvm_clear_dirty_log_protect}): for each 64-page word of {@code userBitmap}, read
+     * little-endian from user memory ({@code words} words, the first naming pages
+     * {@code firstPage .. firstPage + 63}; {@code firstPage} a multiple of 64), clears the named
+     * bits that are set in the slot's active bitmap and re-arms exactly those pages; then, if it
+     * re-armed any page, flushes. Bits of clean pages and past the slot's end are ignored.
+     * Returns true when a page was re-armed.
+     *
+     * <p>Per word the bits are taken first (one atomic fetch-and-andnot), then their pages are
+     * write-protected. The other order loses writes (TLA+: ClearReArmsFirst): a vCPU that faults
+     * between the re-arm and the clear marks a bit that is already set and maps the page writable
+     * again, then the clear drops the bit, and every later write to the page goes unreported. In
+     * this order a store between the clear and the re-arm goes through the old writable mapping
+     * and completes before this returns, so the caller, who reads the page afterwards, has it;
+     * after the re-arm and the flush every store faults and sets the bit again.
+     */
+    boolean clearDirtyLog(Memslot slot, long firstPage, MemorySegment userBitmap, long words) {
+        hooks.syncDirtyLog(kvm, slot);
+        boolean flush = clearWords(slot, firstPage, userBitmap, words);
+        if (flush) {
+            hooks.flushRemoteTlbsMemslot(kvm, slot);                   // folded into ReArmPage in the model
+        }
+        return flush;                                                  // TLA+: HarvestEnd (the caller returns)
+    }
+
+    /** Takes and re-arms, word by word, what the user's mask names; returns true when a page was re-armed. */
+    private boolean clearWords(Memslot slot, long firstPage, MemorySegment userBitmap, long words) {
+        DirtyBitmap active = slot.dirtyBitmap();
+        long npages = slot.npages();
+        boolean rearmed = false;
+        for (long i = 0; i < words; i++) {
+            // Native memory: copy_from_user of one word of the caller's mask (bounds-checked by the caller).
+            long mask = userBitmap.get(USER_WORD, i << 3);             // TLA+: ClearBegin (the user's mask)
+            if (mask == 0) {
+                continue;
+            }
+            long offset = firstPage + (i << 6);
+            long inSlot = npages - offset;
+            if (inSlot < 64) {
+                mask &= (1L << inSlot) - 1;                            // the partial last word: no page past npages
+            }
+            long taken = active.takeBits(offset >>> 6, mask);          // TLA+: ClearBits
+            if (taken != 0) {
+                rearmed = true;
+                hooks.enableLogDirtyPtMasked(kvm, slot, offset, taken); // TLA+: ReArmPage (each page of taken)
+            }
+        }
+        return rearmed;
     }
 
     /**

@@ -21,6 +21,8 @@ public class ReferenceBackend implements DirtyLogBackend {
     private final String description;
     private final Supplier<? extends ArchHooks> hooks;
     private final CoreSeams seams;
+    /** Asked once of a fresh set of hooks: whether the architecture offers manual protect. */
+    private final boolean genericDirtyLogReadProtect;
 
     /** Creates the backend {@code name} from the architecture's {@code hooks} and the kernel's seams. */
     protected ReferenceBackend(String name, String description, Supplier<? extends ArchHooks> hooks) {
@@ -36,6 +38,7 @@ public class ReferenceBackend implements DirtyLogBackend {
         this.description = description;
         this.hooks = hooks;
         this.seams = seams;
+        this.genericDirtyLogReadProtect = hooks.get().genericDirtyLogReadProtect();
     }
 
     @Override
@@ -54,15 +57,21 @@ public class ReferenceBackend implements DirtyLogBackend {
     }
 
     /**
-     * Returns what every architecture of the reference offers, listed one by one: a capability
-     * the SPI gains later (manual protect, the dirty ring) is declared only once the core
-     * implements it, so its rules are NOT_APPLICABLE until then instead of failing.
+     * Returns what the backend offers, listed one by one: what every architecture of the
+     * reference has, plus manual protect with INITIALLY_SET where the architecture has the
+     * generic protect path ({@link ArchHooks#genericDirtyLogReadProtect}: x86, not PowerPC book3s
+     * or IA64). A capability the SPI gains later is declared only once the core implements it, so
+     * its rules are NOT_APPLICABLE until then instead of failing.
      */
     @Override
     public final Capabilities capabilities() {
-        return new Capabilities(EnumSet.of(Capability.GET_DIRTY_LOG, Capability.USER_DIRTY_LOG, Capability.MEMSLOT_MOVE,
-                Capability.GUEST_WRITES, Capability.RANDOM_WRITES), Vm.USER_DIRTY_LOG_GENERATION, Vm.MAX_VCPUS, 0,
-                Vm.GUEST_PHYS_LIMIT);
+        EnumSet<Capability> features = EnumSet.of(Capability.GET_DIRTY_LOG, Capability.USER_DIRTY_LOG,
+                Capability.MEMSLOT_MOVE, Capability.GUEST_WRITES, Capability.RANDOM_WRITES);
+        if (genericDirtyLogReadProtect) {
+            features.add(Capability.MANUAL_DIRTY_LOG_PROTECT);
+            features.add(Capability.DIRTY_LOG_INITIALLY_SET);
+        }
+        return new Capabilities(features, Vm.USER_DIRTY_LOG_GENERATION, Vm.MAX_VCPUS, 0, Vm.GUEST_PHYS_LIMIT);
     }
 
     @Override

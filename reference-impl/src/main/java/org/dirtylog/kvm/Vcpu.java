@@ -207,8 +207,7 @@ public final class Vcpu implements BackendVcpu {
                 if (!slot.memory().scope().isAlive()) {
                     return Errno.EFAULT;                               // gfn_to_pfn: hva unmapped
                 }
-                dirtyLog.markPageDirtyInSlot(this, slot, page);        // TLA+: VcpuWriteFault(v)
-                hooks.makeWritable(this, slot, page);
+                dirtyLog.writeFault(this, slot, page);                 // TLA+: VcpuWriteFault(v)
             }
             countIfFreed(slots);
             return null;

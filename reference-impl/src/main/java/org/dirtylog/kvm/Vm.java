@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
 import org.dirtylog.spi.BackendVcpu;
 import org.dirtylog.spi.BackendVm;
+import org.dirtylog.spi.ClearDirtyLog;
 import org.dirtylog.spi.Errno;
 import org.dirtylog.spi.IoctlResult;
 import org.dirtylog.spi.KvmApi;
@@ -36,6 +37,8 @@ public final class Vm implements BackendVm {
     static final long GUEST_PHYS_LIMIT = 1L << 40;
     /** {@code KVM_CAP_USER_DIRTY_LOG} generation implemented. */
     static final int USER_DIRTY_LOG_GENERATION = 1;
+    /** {@code KVM_DIRTY_LOG_MANUAL_CAPS}: the manual-protect flags an architecture with the generic protect path accepts. */
+    static final long MANUAL_DIRTY_LOG_CAPS = KvmApi.KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | KvmApi.KVM_DIRTY_LOG_INITIALLY_SET;
 
     private static final IoctlResult<Integer> OK = IoctlResult.ok(0);
 
@@ -111,12 +114,17 @@ public final class Vm implements BackendVm {
 
     /**
      * {@code KVM_CHECK_EXTENSION} ({@code kvm_dev_ioctl_check_extension_generic}): returns 1 for {@code KVM_CAP_USER_DIRTY_LOG} (generation 1),
-     * the slot limit for {@code KVM_CAP_NR_MEMSLOTS}, 0 for anything else. Never fails.
+     * the slot limit for {@code KVM_CAP_NR_MEMSLOTS}, the manual-protect mask for
+     * {@code KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2} (ENABLE | INITIALLY_SET where the architecture has
+     * the generic protect path, else 0), 0 for anything else. Never fails.
      */
     @Override
     public IoctlResult<Integer> checkExtension(long capability) {
         if (capability == KvmApi.KVM_CAP_USER_DIRTY_LOG) {
             return IoctlResult.ok(USER_DIRTY_LOG_GENERATION);
+        }
+        if (capability == KvmApi.KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2) {
+            return IoctlResult.ok((int) manualDirtyLogProtectMask());
         }
         if (capability == KvmApi.KVM_CAP_NR_MEMSLOTS) {
             return IoctlResult.ok(slotLimit);
@@ -340,10 +348,15 @@ public final class Vm implements BackendVm {
         return old;
     }
 
+    /**
+     * Returns a fresh bitmap pair, the active one all ones for npages under INITIALLY_SET
+     * ({@code kvm_prepare_memory_region}), or null for -ENOMEM.
+     */
     private DirtyBitmap[] allocatePair(long npages) {
         DirtyBitmap first = null;
         try {
-            first = seams.bitmaps().allocate(npages, true);
+            first = archContext.manualProtectInitiallySet()
+                    ? seams.bitmaps().allocateInitiallySet(npages) : seams.bitmaps().allocate(npages, true);
             return new DirtyBitmap[] {first, seams.bitmaps().allocate(npages, true)};
         } catch (OutOfMemoryError e) {
             if (first != null) {
@@ -381,6 +394,7 @@ public final class Vm implements BackendVm {
      * Errors in check order: -EBADF (VM closed), -EINVAL (slot id {@code >= KVM_MEMORY_SLOTS}
      * or address space id not 0), -ENOENT (no such slot, or logging off), -EFAULT (buffer not
      * writable user memory; checked before anything is harvested, so no bit is lost).
+     * With manual protect on it only copies the active bitmap ({@link DirtyLog#getDirtyLogManual}).
      * TLA+: HarvestBegin, the harvest of {@link DirtyLog#harvest}, CopyToUser, HarvestEnd.
      */
     @Override
@@ -398,7 +412,11 @@ public final class Vm implements BackendVm {
             }
             // The buffer stays mapped until the copy is done: munmap takes the slots lock, so
             // nothing can fail once the harvest has begun (no bit is lost on -EFAULT).
-            dirtyLog.getDirtyLog(memslot, buffer);
+            if (archContext.manualDirtyLogProtect()) {
+                dirtyLog.getDirtyLogManual(memslot, buffer);
+            } else {
+                dirtyLog.getDirtyLog(memslot, buffer);
+            }
             return OK;
         } finally {
             slotsLock.unlock();
@@ -466,6 +484,94 @@ public final class Vm implements BackendVm {
                 return IoctlResult.err(errno);
             }
             return IoctlResult.ok(dirtyLog.switchDirtyLog(memslots.get(slot)));
+        } finally {
+            slotsLock.unlock();
+        }
+    }
+
+    /** Returns {@code KVM_DIRTY_LOG_MANUAL_CAPS} when the architecture offers manual protect, else 0. */
+    private long manualDirtyLogProtectMask() {
+        return hooks.genericDirtyLogReadProtect() ? MANUAL_DIRTY_LOG_CAPS : 0;
+    }
+
+    /**
+     * {@code KVM_ENABLE_CAP(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2)} ({@code kvm_vm_ioctl_enable_cap_generic}):
+     * sets the manual-protect mode to {@code args0} and returns 0. 0 turns it off (GET clears
+     * again); INITIALLY_SET affects only bitmaps allocated afterwards. Errors in check order:
+     * -EBADF (VM closed); -EINVAL when the architecture does not offer manual protect (the
+     * capability falls through to the architecture, which does not know it), {@code flags != 0},
+     * or a bit of {@code args0} outside ENABLE, or outside ENABLE | INITIALLY_SET when ENABLE is
+     * set (so INITIALLY_SET alone is refused). A failed call leaves the mode as it was.
+     * TLA+: none (the model fixes the mode per configuration: HarvestKinds, InitiallySet).
+     */
+    @Override
+    public IoctlResult<Integer> enableManualDirtyLogProtect(int flags, long args0) {
+        // Under the slots lock: a memslot change allocates its bitmaps and commits them under one
+        // mode, so a slot never gets all-ones bitmaps and a write-protect, or neither.
+        slotsLock.lock();
+        try {
+            if (closed) {
+                return IoctlResult.err(Errno.EBADF);
+            }
+            long mask = manualDirtyLogProtectMask();
+            long allowed = (args0 & KvmApi.KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE) != 0
+                    ? mask : mask & KvmApi.KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE;
+            if (mask == 0 || flags != 0 || (args0 & ~allowed) != 0) {
+                return IoctlResult.err(Errno.EINVAL);
+            }
+            archContext.manualDirtyLogProtect(args0);
+            return OK;
+        } finally {
+            slotsLock.unlock();
+        }
+    }
+
+    /**
+     * {@code KVM_CLEAR_DIRTY_LOG} ({@code kvm_vm_ioctl_clear_dirty_log}, {@code kvm_clear_dirty_log_protect}):
+     * reads exactly {@code ALIGN(num_pages, 64) / 8} bytes of the user bitmap, clears each named
+     * page that is dirty and re-arms its tracking, all before returning ({@link DirtyLog#clearDirtyLog}),
+     * and returns 0; works with manual protect on or off. Errors in check order: -EBADF (VM closed),
+     * -ENOTTY (the architecture has no generic protect path: the ioctl is unknown),
+     * -EINVAL (address space or slot id out of range), -EINVAL ({@code first_page} not a multiple
+     * of 64), -ENOENT (no such slot, or logging off), -EINVAL (range past the slot's end, unsigned;
+     * or {@code num_pages} not a multiple of 64 short of the slot's end), -EFAULT (a byte of the
+     * user bitmap is not user memory). A failed call changes nothing.
+     * TLA+: ClearBegin, ClearBits, ReArmPage, HarvestEnd.
+     */
+    @Override
+    public IoctlResult<Integer> clearDirtyLog(ClearDirtyLog log) {
+        slotsLock.lock();
+        try {
+            if (closed) {
+                return IoctlResult.err(Errno.EBADF);
+            }
+            if (!hooks.genericDirtyLogReadProtect()) {
+                return IoctlResult.err(Errno.ENOTTY);
+            }
+            if (!validSlotId(log.slot())) {
+                return IoctlResult.err(Errno.EINVAL);
+            }
+            if ((log.firstPage() & 63) != 0) {
+                return IoctlResult.err(Errno.EINVAL);
+            }
+            Memslot memslot = memslots.get(log.slot());
+            if (memslot == null || !memslot.dirtyLogged()) {
+                return IoctlResult.err(Errno.ENOENT);
+            }
+            if (log.rangeInvalidFor(memslot.npages())) {
+                return IoctlResult.err(Errno.EINVAL);
+            }
+            long bytes = log.bitmapBytes();
+            if (bytes == 0) {
+                return OK;                                             // copy_from_user of 0 bytes: nothing named
+            }
+            MemorySegment user = userMemory.resolve(log.dirtyBitmap(), bytes);
+            if (user == null) {
+                return IoctlResult.err(Errno.EFAULT);
+            }
+            // The bitmap stays mapped while it is read: munmap takes the slots lock.
+            dirtyLog.clearDirtyLog(memslot, log.firstPage(), user, bytes >>> 3);
+            return OK;
         } finally {
             slotsLock.unlock();
         }

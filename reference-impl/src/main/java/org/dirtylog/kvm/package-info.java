@@ -34,6 +34,8 @@
  * sections, and {@code Vm.close} releases the slots lock before it stops the vCPUs. Read
  * sections are not locks: a vCPU never blocks in one and never takes the slots lock, so a grace
  * period waited for under the slots lock always ends. Nothing else locks: bitmaps, page tables
- * and the user address space are lock-free, or changed only under the slots lock.
+ * and the user address space are lock-free, or changed only under the slots lock. A
+ * {@code KVM_CLEAR_DIRTY_LOG} and a write fault on the same page need no lock between them
+ * either: the order of their steps keeps the page tracked ({@code DirtyLog.writeFault}).
  */
 package org.dirtylog.kvm;

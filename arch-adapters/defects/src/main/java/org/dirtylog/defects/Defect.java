@@ -6,10 +6,11 @@ import java.util.function.UnaryOperator;
 import org.dirtylog.kvm.ArchHooks;
 import org.dirtylog.kvm.CoreSeams;
 import org.dirtylog.kvm.ReferenceBackend;
+import org.dirtylog.spi.BackendVm;
 import org.dirtylog.spi.DirtyLogBackend;
 
 /**
- * A historical bug of the semantics note (section 6), rebuilt as a test fixture: the correct
+ * A historical bug of the semantics note (sections 6 and 8), rebuilt as a test fixture: the correct
  * reference core composed with one broken hook or seam, in the bug's natural window (nothing
  * widens it). The backend's name is the correct one's plus {@code "+" + label()}, e.g.
  * {@code reference-x86+edde99ce}.
@@ -40,18 +41,42 @@ public enum Defect {
             CoreSeams.KERNEL),
     /** New bitmaps carry set bits at and past npages in the last word; user space sees pages that do not exist. */
     BITS_PAST_NPAGES("bits-past-npages", EnumSet.allOf(Arch.class), UnaryOperator.identity(),
-            CoreSeams.KERNEL.withBitmaps(BitsPastNpages.ALLOCATOR));
+            CoreSeams.KERNEL.withBitmaps(BitsPastNpages.ALLOCATOR)),
+    /** KVM_CLEAR_DIRTY_LOG write-protects a word's pages before it clears their bits; a fault in between is lost. */
+    CLEAR_REARMS_FIRST("clear-rearms-first", EnumSet.of(Arch.X86), ClearReArmsFirst::new, CoreSeams.KERNEL),
+    /** 53eac7a8: KVM_CLEAR_DIRTY_LOG skips a slot's partial last word; its pages are never cleared or re-armed. */
+    CLEAR_SKIPS_PARTIAL_WORD("53eac7a8", EnumSet.of(Arch.X86), ClearSkipsPartialWord::new, CoreSeams.KERNEL),
+    /** 4ddc9204: KVM_CLEAR_DIRTY_LOG reads one word past ALIGN(num_pages, 64) / 8 bytes of the user bitmap. */
+    CLEAR_READS_WORD_TOO_MANY("4ddc9204", EnumSet.of(Arch.X86), ClearReadsWordTooMany::new),
+    /** KVM_GET_DIRTY_LOG clears and re-arms in manual-protect mode; pages vanish before user space clears them. */
+    GET_CLEARS_IN_MANUAL_MODE("get-clears-in-manual-mode", EnumSet.of(Arch.X86), GetClearsInManualMode::new),
+    /** KVM_DIRTY_LOG_INITIALLY_SET accepted and ignored; pages written before logging was on are never reported. */
+    INITIALLY_SET_IGNORED("initially-set-ignored", EnumSet.of(Arch.X86), UnaryOperator.identity(),
+            CoreSeams.KERNEL.withBitmaps(InitiallySetIgnored.ALLOCATOR)),
+    /** KVM_CLEAR_DIRTY_LOG reads the user bitmap before its other checks; -EFAULT where the kernel says -EINVAL or -ENOENT. */
+    CLEAR_ERRNO_ORDER("clear-errno-order", EnumSet.of(Arch.X86), ClearErrnoOrder::new);
 
     private final String label;
     private final Set<Arch> arches;
     private final UnaryOperator<ArchHooks> hooks;
     private final CoreSeams seams;
+    /** Wraps each VM of the correct backend, for a bug at the ioctl boundary; null for a bug in the core. */
+    private final UnaryOperator<BackendVm> vm;
 
     Defect(String label, Set<Arch> arches, UnaryOperator<ArchHooks> hooks, CoreSeams seams) {
         this.label = label;
         this.arches = arches;
         this.hooks = hooks;
         this.seams = seams;
+        this.vm = null;
+    }
+
+    Defect(String label, Set<Arch> arches, UnaryOperator<BackendVm> vm) {
+        this.label = label;
+        this.arches = arches;
+        this.hooks = UnaryOperator.identity();
+        this.seams = CoreSeams.KERNEL;
+        this.vm = vm;
     }
 
     /** Returns the fix id or short slug used in backend names, e.g. {@code edde99ce}. */
@@ -59,7 +84,10 @@ public enum Defect {
         return label;
     }
 
-    /** Returns true when the bug exists on {@code arch} (the RFC's publish order is x86's only). */
+    /**
+     * Returns true when the bug exists on {@code arch} (the RFC's publish order is x86's only, and
+     * so are the manual-protect bugs: only x86 offers manual protect).
+     */
     public boolean appliesTo(Arch arch) {
         return arches.contains(arch);
     }
@@ -67,7 +95,7 @@ public enum Defect {
     /** Returns true for a race: a write lost only when a vCPU runs inside a window of the harvest. */
     public boolean isRace() {
         return this == WRITE_PROTECT_BEFORE_SWAP || this == NON_ATOMIC_BIT_SET || this == FLUSH_AFTER_UNLOCK
-                || this == NO_GRACE_PERIOD;
+                || this == NO_GRACE_PERIOD || this == CLEAR_REARMS_FIRST;
     }
 
     /**
@@ -79,6 +107,9 @@ public enum Defect {
         if (this == CLEAN_GET_LEAVES_BUFFER && appliesTo(arch)) {
             return new CleanGetLeavesBuffer(arch.backend(), arch.backendName() + "+" + label);
         }
+        if (vm != null && appliesTo(arch)) {
+            return new WrappedVmBackend(arch.backend(), arch.backendName() + "+" + label, "with " + label, vm);
+        }
         return referenceBackend(arch);
     }
 
@@ -87,13 +118,14 @@ public enum Defect {
      * internals ({@link ReferenceBackend#createReferenceVm()}).
      *
      * @throws IllegalArgumentException when the bug does not exist on {@code arch}, or lives at the
-     *     ioctl boundary rather than in the core ({@link #CLEAN_GET_LEAVES_BUFFER})
+     *     ioctl boundary rather than in the core ({@link #CLEAN_GET_LEAVES_BUFFER}, the CLEAR
+     *     argument and copy bugs, {@link #GET_CLEARS_IN_MANUAL_MODE})
      */
     public ReferenceBackend referenceBackend(Arch arch) {
         if (!appliesTo(arch)) {
             throw new IllegalArgumentException(this + " does not apply to " + arch);
         }
-        if (this == CLEAN_GET_LEAVES_BUFFER) {
+        if (this == CLEAN_GET_LEAVES_BUFFER || vm != null) {
             throw new IllegalArgumentException(this + " is built around the VM, not inside the core");
         }
         ReferenceBackend correct = arch.backend();

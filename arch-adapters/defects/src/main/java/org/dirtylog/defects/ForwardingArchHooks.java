@@ -27,6 +27,11 @@ abstract class ForwardingArchHooks implements ArchHooks {
     }
 
     @Override
+    public boolean genericDirtyLogReadProtect() {
+        return delegate.genericDirtyLogReadProtect();
+    }
+
+    @Override
     public ArchMemslot createArchMemslot(ArchContext kvm, long npages) {
         return delegate.createArchMemslot(kvm, npages);
     }

@@ -7,26 +7,57 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 import org.dirtylog.spi.BackendVm;
+import org.dirtylog.spi.Capability;
 import org.dirtylog.spi.GuestWrite;
 import org.dirtylog.spi.KvmApi;
 import org.dirtylog.spi.MemoryRegion;
 import org.dirtylog.spi.UserMemory;
 import org.junit.jupiter.api.Test;
 
-/** The fixtures' own contract: where each applies, and the one fixture built around the VM. */
+/** The fixtures' own contract: where each applies, and the fixtures built around the VM. */
 class DefectTests {
 
+    /** The bugs only x86 can have: the RFC's publish order, and every manual-protect bug (only x86 offers it). */
+    private static final Set<Defect> X86_ONLY = EnumSet.of(Defect.WRITE_PROTECT_BEFORE_SWAP, Defect.CLEAR_REARMS_FIRST,
+            Defect.CLEAR_SKIPS_PARTIAL_WORD, Defect.CLEAR_READS_WORD_TOO_MANY, Defect.GET_CLEARS_IN_MANUAL_MODE,
+            Defect.INITIALLY_SET_IGNORED, Defect.CLEAR_ERRNO_ORDER);
+
     @Test
-    void theRfcsPublishOrderExistsOnlyOnX86AndEveryOtherBugOnEveryArchitecture() {
+    void theRfcsPublishOrderAndTheManualProtectBugsExistOnlyOnX86AndEveryOtherBugOnEveryArchitecture() {
         for (Defect d : Defect.values()) {
             for (Arch arch : Arch.values()) {
-                assertEquals(d != Defect.WRITE_PROTECT_BEFORE_SWAP || arch == Arch.X86, d.appliesTo(arch), d + " on " + arch);
+                assertEquals(!X86_ONLY.contains(d) || arch == Arch.X86, d.appliesTo(arch), d + " on " + arch);
             }
         }
         assertThrows(IllegalArgumentException.class, () -> Defect.WRITE_PROTECT_BEFORE_SWAP.backend(Arch.PPC));
+        assertThrows(IllegalArgumentException.class, () -> Defect.CLEAR_REARMS_FIRST.backend(Arch.IA64));
         assertThrows(IllegalArgumentException.class, () -> Defect.CLEAN_GET_LEAVES_BUFFER.referenceBackend(Arch.X86));
+        assertThrows(IllegalArgumentException.class, () -> Defect.CLEAR_ERRNO_ORDER.referenceBackend(Arch.X86));
+    }
+
+    @Test
+    void theForwardingVmForwardsEveryMethodOfTheSpi() throws NoSuchMethodException {
+        for (Method m : BackendVm.class.getMethods()) {
+            if (!Modifier.isStatic(m.getModifiers())) {
+                Method forwarded = ForwardingBackendVm.class.getMethod(m.getName(), m.getParameterTypes());
+                assertEquals(ForwardingBackendVm.class, forwarded.getDeclaringClass(), m.getName() + " is not forwarded");
+            }
+        }
+    }
+
+    @Test
+    void aBrokenManualProtectBackendDeclaresWhatTheCorrectOneDoes() {
+        for (Defect d : X86_ONLY) {
+            assertEquals(Arch.X86.backend().capabilities(), d.backend(Arch.X86).capabilities(), d.toString());
+        }
+        assertTrue(Arch.X86.backend().capabilities().features().contains(Capability.MANUAL_DIRTY_LOG_PROTECT));
+        assertFalse(Arch.PPC.backend().capabilities().features().contains(Capability.MANUAL_DIRTY_LOG_PROTECT));
     }
 
     @Test

@@ -25,7 +25,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The measuring harness of the README's catch table (not part of the default build): every
- * race bug class, seeds 1 to 10 at default effort, which race rule FAILed; and the correct
+ * race bug class, seeds 1 to 10 at default effort, which race rule (RACE-*, PREC-01, and the
+ * manual-protect ones CLEAR-09 and CLEAR-10) FAILed; and the correct
  * backends on the same seeds, which must never FAIL. Run with the perturbation agent attached,
  * as the module's surefire configuration does:
  * {@code ./mvnw -B verify -pl conformance-tests/selftest -am -Dgroups=measure
@@ -37,7 +38,8 @@ import org.junit.jupiter.api.Test;
 class RaceCatchTableTests {
 
     private static final int SEEDS = 10;
-    private static final String RULES = "RACE-*,PREC-01";
+    private static final String RULES = "RACE-*,PREC-01,CLEAR-09,CLEAR-10";
+    private static final String CLEAR_RULES = "CLEAR-09,CLEAR-10";
 
     @Test
     void catchTableOfEveryRaceBugClassOnTenSeeds() throws IOException {
@@ -107,8 +109,43 @@ class RaceCatchTableTests {
         System.out.println("below 9/10: " + uncaught);
     }
 
+    /**
+     * The row of the manual-protect race alone (the README's figure for it): x86 with
+     * {@code KVM_CLEAR_DIRTY_LOG} re-arming before it clears, seeds 1 to 10 at default effort,
+     * which of CLEAR-09 and CLEAR-10 FAILed; the correct x86 on the same seeds must not FAIL.
+     * Writes {@code target/clear-race-catch-row.md}. Run as the class says, with
+     * {@code -Dtest=RaceCatchTableTests#catchRowOfTheClearRaceOnTenSeeds}.
+     */
+    @Test
+    void catchRowOfTheClearRaceOnTenSeeds() throws IOException {
+        StringBuilder row = new StringBuilder("| x86 + " + Defect.CLEAR_REARMS_FIRST + " |");
+        int caught = 0;
+        List<String> falseFails = new ArrayList<>();
+        for (int seed = 1; seed <= SEEDS; seed++) {
+            Certificate c = certify(Defect.CLEAR_REARMS_FIRST.backend(Arch.X86), seed, CLEAR_RULES);
+            String failed = c.results().stream().filter(r -> r.verdict() == Verdict.FAIL)
+                    .map(r -> r.rule().id()).collect(Collectors.joining(" "));
+            caught += c.results().stream().anyMatch(r -> r.rule().id().equals("CLEAR-09") && r.verdict() == Verdict.FAIL) ? 1 : 0;
+            row.append(' ').append(failed.isEmpty() ? "**none**" : failed).append(" |");
+            Certificate correct = certify(Arch.X86.backend(), seed, CLEAR_RULES);
+            if (correct.results().stream().anyMatch(r -> r.verdict() == Verdict.FAIL || r.verdict() == Verdict.ERROR)) {
+                falseFails.add("seed " + seed + ": " + Certify.problems(correct));
+            }
+        }
+        row.append(" CLEAR-09 ").append(caught).append("/").append(SEEDS).append(" |\n");
+        Path out = Path.of("target", "clear-race-catch-row.md");
+        Files.createDirectories(out.getParent());
+        Files.writeString(out, row.toString());
+        System.out.println(row);
+        assertTrue(falseFails.isEmpty(), () -> "the correct reference-x86 failed: " + falseFails);
+    }
+
     private static Certificate certify(DirtyLogBackend backend, long seed) {
-        return new ConformanceRunner(RunOptions.withSeed(seed).withRules(RULES), System.out).certify(backend);
+        return certify(backend, seed, RULES);
+    }
+
+    private static Certificate certify(DirtyLogBackend backend, long seed, String rules) {
+        return new ConformanceRunner(RunOptions.withSeed(seed).withRules(rules), System.out).certify(backend);
     }
 
     private static String seedsHeader() {

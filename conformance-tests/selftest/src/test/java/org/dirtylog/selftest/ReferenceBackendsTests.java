@@ -10,8 +10,10 @@ import java.util.stream.Stream;
 import org.dirtylog.conformance.Certificate;
 import org.dirtylog.conformance.RuleResult;
 import org.dirtylog.conformance.Verdict;
+import org.dirtylog.spi.BackendVm;
 import org.dirtylog.spi.Capability;
 import org.dirtylog.spi.DirtyLogBackend;
+import org.dirtylog.spi.KvmApi;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -47,5 +49,19 @@ class ReferenceBackendsTests {
             }
         }
         assertTrue(c.seconds() < 60, () -> name + " took " + c.seconds() + " s");
+    }
+
+    /** As in the kernel: x86 has the generic protect path, PowerPC book3s and IA64 do not. */
+    @ParameterizedTest
+    @ValueSource(strings = {"reference-x86", "reference-ppc", "reference-ia64"})
+    void onlyX86OffersManualProtectWithInitiallySet(String name) {
+        DirtyLogBackend backend = byName(name);
+        boolean x86 = name.equals("reference-x86");
+        Set<Capability> declared = backend.capabilities().features();
+        assertEquals(x86, declared.contains(Capability.MANUAL_DIRTY_LOG_PROTECT), name);
+        assertEquals(x86, declared.contains(Capability.DIRTY_LOG_INITIALLY_SET), name);
+        try (BackendVm vm = backend.createVm().value()) {
+            assertEquals(x86 ? 3 : 0, vm.checkExtension(KvmApi.KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2).value(), name);
+        }
     }
 }

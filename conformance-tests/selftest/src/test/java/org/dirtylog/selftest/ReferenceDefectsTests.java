@@ -38,17 +38,23 @@ import org.junit.jupiter.params.provider.MethodSource;
 class ReferenceDefectsTests {
 
     /** Which rules must catch each defect. */
-    private static final Map<Defect, List<String>> CAUGHT_BY = Map.of(
-            Defect.WRITE_PROTECT_BEFORE_SWAP, List.of("RACE-01", "RACE-02", "RACE-04"),
-            Defect.NON_ATOMIC_BIT_SET, List.of("RACE-01", "RACE-02", "RACE-03", "RACE-04"),
-            Defect.FLUSH_AFTER_UNLOCK, List.of("RACE-01", "RACE-02", "RACE-04"),
-            Defect.NO_FLUSH_ON_LOG_ENABLE, List.of("SLOT-LOG-03"),
-            Defect.SWITCH_SKIPS_CLEAR, List.of("SWITCH-03", "GET-02"),
-            Defect.NO_GRACE_PERIOD, List.of("RACE-01", "RACE-02", "RACE-04"),
-            Defect.STALE_BITS_AFTER_LOG_TOGGLE, List.of("SLOT-LOG-06"),
-            Defect.MOVE_DROPS_BITMAP, List.of("SLOT-LOG-04", "MODEL-01"),
-            Defect.CLEAN_GET_LEAVES_BUFFER, List.of("GET-03"),
-            Defect.BITS_PAST_NPAGES, List.of("GET-04", "SWITCH-07", "USER-ADDR-01"));
+    private static final Map<Defect, List<String>> CAUGHT_BY = Map.ofEntries(
+            Map.entry(Defect.WRITE_PROTECT_BEFORE_SWAP, List.of("RACE-01", "RACE-02", "RACE-04")),
+            Map.entry(Defect.NON_ATOMIC_BIT_SET, List.of("RACE-01", "RACE-02", "RACE-03", "RACE-04")),
+            Map.entry(Defect.FLUSH_AFTER_UNLOCK, List.of("RACE-01", "RACE-02", "RACE-04")),
+            Map.entry(Defect.NO_FLUSH_ON_LOG_ENABLE, List.of("SLOT-LOG-03")),
+            Map.entry(Defect.SWITCH_SKIPS_CLEAR, List.of("SWITCH-03", "GET-02")),
+            Map.entry(Defect.NO_GRACE_PERIOD, List.of("RACE-01", "RACE-02", "RACE-04")),
+            Map.entry(Defect.STALE_BITS_AFTER_LOG_TOGGLE, List.of("SLOT-LOG-06")),
+            Map.entry(Defect.MOVE_DROPS_BITMAP, List.of("SLOT-LOG-04", "MODEL-01")),
+            Map.entry(Defect.CLEAN_GET_LEAVES_BUFFER, List.of("GET-03")),
+            Map.entry(Defect.BITS_PAST_NPAGES, List.of("GET-04", "SWITCH-07", "USER-ADDR-01")),
+            Map.entry(Defect.CLEAR_REARMS_FIRST, List.of("CLEAR-09")),
+            Map.entry(Defect.CLEAR_SKIPS_PARTIAL_WORD, List.of("CLEAR-06", "CLEAR-01")),
+            Map.entry(Defect.CLEAR_READS_WORD_TOO_MANY, List.of("CLEAR-05")),
+            Map.entry(Defect.GET_CLEARS_IN_MANUAL_MODE, List.of("MANUAL-03", "MANUAL-02")),
+            Map.entry(Defect.INITIALLY_SET_IGNORED, List.of("MANUAL-04")),
+            Map.entry(Defect.CLEAR_ERRNO_ORDER, List.of("CLEAR-04")));
 
     /**
      * Races, where one FAIL among the listed rules per seed suffices: the race rules are

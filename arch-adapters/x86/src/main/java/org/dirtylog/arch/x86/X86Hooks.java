@@ -12,13 +12,20 @@ import org.dirtylog.kvm.Vcpu;
  * x86 ({@code arch/x86/kvm/x86.c}, {@code mmu.c}): one shadow/TDP page table per slot, write-
  * protected slot-wide in O(1) by a generation bump or page by page for a mask, and a harvest
  * that exchanges the bitmaps by publishing a new memslots array. The core runs the harvest in
- * the order of edde99ce: the write-protect comes after the exchange.
+ * the order of edde99ce: the write-protect comes after the exchange. The only reference
+ * architecture with manual protect: {@code KVM_CLEAR_DIRTY_LOG} re-arms page by page.
  */
 public final class X86Hooks implements ArchHooks {
 
     @Override
     public String name() {
         return "x86";
+    }
+
+    /** Returns true: x86 has {@code CONFIG_KVM_GENERIC_DIRTYLOG_READ_PROTECT}, so manual protect and {@code KVM_CLEAR_DIRTY_LOG}. */
+    @Override
+    public boolean genericDirtyLogReadProtect() {
+        return true;
     }
 
     @Override
