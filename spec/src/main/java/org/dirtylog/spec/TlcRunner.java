@@ -36,6 +36,8 @@ public final class TlcRunner {
      * whole foreground process group, TLC included. TLC's own statuses never take this value.
      */
     static final int INTERRUPTED_EXIT = 130;
+    /** Folder (beside the models' folders) whose modules every model may use: the contract. */
+    static final String SHARED_MODULES = "contract";
 
     private final Path workRoot;
     private final Object lock = new Object();
@@ -131,7 +133,7 @@ public final class TlcRunner {
             }
             double seconds = (System.nanoTime() - start) / 1e9;
             return output.result(exit, config,
-                    name -> modelDir.resolve(name + ".tla").toString(), seconds);
+                    name -> moduleFile(modelDir, name).toString(), seconds);
         } finally {
             deleteTree(work);
         }
@@ -170,6 +172,30 @@ public final class TlcRunner {
                 Files.copy(f, work.resolve(f.getFileName()));
             }
         }
+        // Every model may INSTANCE the contract's modules (its refinement mapping); a module of the
+        // model's own folder with the same name wins.
+        Path shared = sharedModulesDir(modelDir);
+        if (Files.isDirectory(shared) && !shared.equals(modelDir.toAbsolutePath().normalize())) {
+            try (Stream<Path> files = Files.list(shared)) {
+                for (Path f : files.filter(p -> p.toString().endsWith(".tla")).toList()) {
+                    if (!Files.exists(work.resolve(f.getFileName()))) {
+                        Files.copy(f, work.resolve(f.getFileName()));
+                    }
+                }
+            }
+        }
+    }
+
+    /** Returns the folder of the modules every model can use: {@code contract} beside the model's folder. */
+    static Path sharedModulesDir(Path modelDir) {
+        return modelDir.toAbsolutePath().normalize().resolveSibling(SHARED_MODULES);
+    }
+
+    /** Returns the file of module {@code name} as TLC found it for a model of {@code modelDir}. */
+    static Path moduleFile(Path modelDir, String name) {
+        Path own = modelDir.resolve(name + ".tla");
+        Path shared = sharedModulesDir(modelDir).resolve(name + ".tla");
+        return Files.exists(own) || !Files.exists(shared) ? own : shared;
     }
 
     /** Returns the java binary of the running JVM. */
