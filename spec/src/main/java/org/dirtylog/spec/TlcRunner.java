@@ -68,6 +68,15 @@ public final class TlcRunner {
      */
     public TlcResult run(Path modelDir, String module, String configFile, int workers, LongConsumer progress)
             throws IOException, InterruptedException {
+        return run(modelDir, module, configFile, workers, progress, List.of());
+    }
+
+    /**
+     * Returns what TLC found, as {@link #run(Path, String, String, int, LongConsumer)}, with
+     * {@code options} (e.g. {@code -dump FILE}) passed to TLC before the module.
+     */
+    public TlcResult run(Path modelDir, String module, String configFile, int workers, LongConsumer progress,
+            List<String> options) throws IOException, InterruptedException {
         long start = System.nanoTime();
         ModelConfig config = ModelConfig.read(modelDir.resolve(configFile));
         List<SpecError> undeclared = config.undeclaredConstants(modelDir);
@@ -87,7 +96,9 @@ public final class TlcRunner {
                     "-coverage", "60",
                     "-workers", Integer.toString(workers),
                     "-metadir", work.resolve("meta").toString(),
-                    "-config", configFile, module + ".tla"));
+                    "-config", configFile));
+            command.addAll(options);
+            command.add(module + ".tla");
             // The child's stdin stays a pipe from this JVM, never written: TlcChild's lifeline.
             ProcessBuilder builder = new ProcessBuilder(command)
                     .directory(work.toFile())
