@@ -37,6 +37,8 @@ public final class TlcRunner {
      * whole foreground process group, TLC included. TLC's own statuses never take this value.
      */
     static final int INTERRUPTED_EXIT = 130;
+    /** Folder (beside the models' folders) whose modules every model may use: the contract. */
+    static final String SHARED_MODULES = "contract";
 
     private final Path workRoot;
     private final Object lock = new Object();
@@ -67,7 +69,7 @@ public final class TlcRunner {
      */
     public TlcResult run(Path modelDir, String module, String configFile, int workers, LongConsumer progress)
             throws IOException, InterruptedException {
-        return run(modelDir, module, configFile, workers, progress, line -> { });
+        return run(modelDir, module, configFile, workers, progress, List.of(), line -> { });
     }
 
     /**
@@ -77,6 +79,21 @@ public final class TlcRunner {
      */
     public TlcResult run(Path modelDir, String module, String configFile, int workers, LongConsumer progress,
                          Consumer<String> lines) throws IOException, InterruptedException {
+        return run(modelDir, module, configFile, workers, progress, List.of(), lines);
+    }
+
+    /**
+     * Returns what TLC found, as {@link #run(Path, String, String, int, LongConsumer)}, with
+     * {@code options} (e.g. {@code -dump FILE}) passed to TLC before the module.
+     */
+    public TlcResult run(Path modelDir, String module, String configFile, int workers, LongConsumer progress,
+            List<String> options) throws IOException, InterruptedException {
+        return run(modelDir, module, configFile, workers, progress, options, line -> { });
+    }
+
+    /** Returns what TLC found with {@code options} passed to TLC, handing every line it printed to {@code lines}. */
+    public TlcResult run(Path modelDir, String module, String configFile, int workers, LongConsumer progress,
+            List<String> options, Consumer<String> lines) throws IOException, InterruptedException {
         long start = System.nanoTime();
         ModelConfig config = ModelConfig.read(modelDir.resolve(configFile));
         List<SpecError> undeclared = config.undeclaredConstants(modelDir);
@@ -96,7 +113,9 @@ public final class TlcRunner {
                     "-coverage", "60",
                     "-workers", Integer.toString(workers),
                     "-metadir", work.resolve("meta").toString(),
-                    "-config", configFile, module + ".tla"));
+                    "-config", configFile));
+            command.addAll(options);
+            command.add(module + ".tla");
             // The child's stdin stays a pipe from this JVM, never written: TlcChild's lifeline.
             ProcessBuilder builder = new ProcessBuilder(command)
                     .directory(work.toFile())
@@ -143,7 +162,7 @@ public final class TlcRunner {
             }
             double seconds = (System.nanoTime() - start) / 1e9;
             return output.result(exit, config,
-                    name -> modelDir.resolve(name + ".tla").toString(), seconds);
+                    name -> moduleFile(modelDir, name).toString(), seconds);
         } finally {
             deleteTree(work);
         }
@@ -182,6 +201,30 @@ public final class TlcRunner {
                 Files.copy(f, work.resolve(f.getFileName()));
             }
         }
+        // Every model may INSTANCE the contract's modules (its refinement mapping); a module of the
+        // model's own folder with the same name wins.
+        Path shared = sharedModulesDir(modelDir);
+        if (Files.isDirectory(shared) && !shared.equals(modelDir.toAbsolutePath().normalize())) {
+            try (Stream<Path> files = Files.list(shared)) {
+                for (Path f : files.filter(p -> p.toString().endsWith(".tla")).toList()) {
+                    if (!Files.exists(work.resolve(f.getFileName()))) {
+                        Files.copy(f, work.resolve(f.getFileName()));
+                    }
+                }
+            }
+        }
+    }
+
+    /** Returns the folder of the modules every model can use: {@code contract} beside the model's folder. */
+    static Path sharedModulesDir(Path modelDir) {
+        return modelDir.toAbsolutePath().normalize().resolveSibling(SHARED_MODULES);
+    }
+
+    /** Returns the file of module {@code name} as TLC found it for a model of {@code modelDir}. */
+    static Path moduleFile(Path modelDir, String name) {
+        Path own = modelDir.resolve(name + ".tla");
+        Path shared = sharedModulesDir(modelDir).resolve(name + ".tla");
+        return Files.exists(own) || !Files.exists(shared) ? own : shared;
     }
 
     /** Returns the java binary of the running JVM. */
