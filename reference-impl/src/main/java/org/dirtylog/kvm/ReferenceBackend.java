@@ -54,15 +54,19 @@ public class ReferenceBackend implements DirtyLogBackend {
     }
 
     /**
-     * Returns what every architecture of the reference offers, listed one by one: a capability
-     * the SPI gains later (manual protect, the dirty ring) is declared only once the core
-     * implements it, so its rules are NOT_APPLICABLE until then instead of failing.
+     * Returns what the architecture offers, listed one by one: a capability the SPI gains later
+     * is declared only once the core implements it, so its rules are NOT_APPLICABLE until then
+     * instead of failing. The dirty ring only where the architecture has one
+     * ({@link ArchHooks#dirtyRingMaxBytes()}: x86, not book3s or ia64, as in the kernel).
      */
     @Override
     public final Capabilities capabilities() {
-        return new Capabilities(EnumSet.of(Capability.GET_DIRTY_LOG, Capability.USER_DIRTY_LOG, Capability.MEMSLOT_MOVE,
-                Capability.GUEST_WRITES, Capability.RANDOM_WRITES), Vm.USER_DIRTY_LOG_GENERATION, Vm.MAX_VCPUS, 0,
-                Vm.GUEST_PHYS_LIMIT);
+        EnumSet<Capability> offered = EnumSet.of(Capability.GET_DIRTY_LOG, Capability.USER_DIRTY_LOG,
+                Capability.MEMSLOT_MOVE, Capability.GUEST_WRITES, Capability.RANDOM_WRITES, Capability.SEQUENTIAL_WRITES);
+        if (hooks.get().dirtyRingMaxBytes() > 0) {
+            offered.add(Capability.DIRTY_LOG_RING);
+        }
+        return new Capabilities(offered, Vm.USER_DIRTY_LOG_GENERATION, Vm.MAX_VCPUS, 0, Vm.GUEST_PHYS_LIMIT);
     }
 
     @Override
