@@ -33,7 +33,10 @@
  * vCPU at a time; it is never held together with the locks above: a vCPU only enters SRCU read
  * sections, and {@code Vm.close} releases the slots lock before it stops the vCPUs. Read
  * sections are not locks: a vCPU never blocks in one and never takes the slots lock, so a grace
- * period waited for under the slots lock always ends. Nothing else locks: bitmaps, page tables
- * and the user address space are lock-free, or changed only under the slots lock.
+ * period waited for under the slots lock always ends. Two leaf monitors take nothing inside
+ * them: a {@code DirtyRing}'s (its pushes; the reset, under the slots lock, never takes it) and
+ * a writer's ring-full handshake (the vCPU thread waits there outside every read section).
+ * Nothing else locks: bitmaps, page tables and the user address space are lock-free, or changed
+ * only under the slots lock.
  */
 package org.dirtylog.kvm;
