@@ -69,7 +69,7 @@ public final class Vcpu implements BackendVcpu {
     }
 
     /** Returns this vCPU's dirty ring, or null when the VM's ring was not enabled at its creation. */
-    DirtyRing dirtyRing() {
+    public DirtyRing dirtyRing() {
         return ring;
     }
 

@@ -48,4 +48,12 @@ class ReferenceBackendsTests {
         }
         assertTrue(c.seconds() < 60, () -> name + " took " + c.seconds() + " s");
     }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"reference-x86", "reference-ppc", "reference-ia64"})
+    void onlyX86OffersTheDirtyRingAsInTheKernelAndEveryGuestWritesSequentially(String name) {
+        Set<Capability> declared = byName(name).capabilities().features();
+        assertEquals(name.equals("reference-x86"), declared.contains(Capability.DIRTY_LOG_RING), name);
+        assertTrue(declared.contains(Capability.SEQUENTIAL_WRITES), name);
+    }
 }
