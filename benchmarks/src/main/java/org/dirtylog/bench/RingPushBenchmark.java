@@ -26,6 +26,7 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.Control;
 
 /**
  * Throughput of the reference x86 backend's {@code mark_page_dirty} exit path (SRCU read
@@ -105,8 +106,12 @@ public class RingPushBenchmark {
     @Benchmark
     @Group("ring")
     @GroupThreads(1)
-    public IoctlResult<Integer> vcpuRingPush(Cursor cursor) {
+    public IoctlResult<Integer> vcpuRingPush(Cursor cursor, Control control) {
         while (ring.softFull()) {
+            if (control.stopMeasurement) {
+                // The collector may already have run its last invocation of the iteration.
+                return null;
+            }
             Thread.onSpinWait();
         }
         return ringVcpu.markPageDirty(cursor.next());
