@@ -119,7 +119,8 @@ public interface ArchHooks {
     /**
      * Re-arms dirty tracking for the pages {@code firstPage + i} of {@code slot} whose bit
      * {@code i} is set in {@code mask} ({@code kvm_arch_mmu_enable_log_dirty_pt_masked};
-     * {@code firstPage} is a multiple of 64); the caller flushes afterwards. The per-page harvests
+     * {@code firstPage} is a multiple of 64 for a clear, any page of the slot for a dirty-ring reset,
+     * and every page of the mask is inside the slot); the caller flushes afterwards. The per-page harvests
      * (a clear of 64-page words, a dirty-ring reset) re-arm through this. Default: write-protect
      * the whole slot, which is never wrong (a page outside the mask faults once more and is marked
      * again), only slower.
@@ -135,5 +136,14 @@ public interface ArchHooks {
      */
     default void flushRemoteTlbsMemslot(ArchContext kvm, Memslot slot) {
         kvm.flushRemoteTlbs();
+    }
+
+    /**
+     * Returns the largest dirty ring a vCPU may have, in bytes ({@code KVM_CHECK_EXTENSION} of
+     * {@code KVM_CAP_DIRTY_LOG_RING} and {@code _ACQ_REL}); 0 when the architecture has no ring
+     * ({@code KVM_DIRTY_LOG_PAGE_OFFSET} is 0, as on book3s and ia64). Default 0.
+     */
+    default long dirtyRingMaxBytes() {
+        return 0;
     }
 }

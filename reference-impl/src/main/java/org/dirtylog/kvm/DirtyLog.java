@@ -3,6 +3,9 @@ package org.dirtylog.kvm;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.List;
+import org.dirtylog.spi.DirtyGfn;
+import org.dirtylog.spi.KvmApi;
 
 /**
  * The dirty log of one VM: how a vCPU marks a page and how a harvest takes the marks, each
@@ -50,6 +53,11 @@ final class DirtyLog {
      */
     void markPageDirtyInSlot(Vcpu vcpu, Memslot slot, long page) {
         if (slot.dirtyLogged()) {
+            DirtyRing ring = vcpu.dirtyRing();
+            if (ring != null) {
+                pushDirtyGfn(ring, slot, page);
+                return;
+            }
             try {
                 hooks.markPageDirty(vcpu, slot, page);
             } catch (IllegalStateException freed) {
@@ -80,12 +88,102 @@ final class DirtyLog {
     /** Marks the frames {@code gfns[from..to)}, all in {@code slot}, dirty if the slot is logged, in one hook call. */
     void markPagesDirtyInSlot(Vcpu vcpu, Memslot slot, long[] gfns, int from, int to) {
         if (slot.dirtyLogged()) {
+            DirtyRing ring = vcpu.dirtyRing();
+            if (ring != null) {
+                for (int i = from; i < to; i++) {
+                    pushDirtyGfn(ring, slot, gfns[i] - slot.baseGfn());
+                }
+                return;
+            }
             try {
                 hooks.markPagesDirty(vcpu, slot, gfns, from, to);
             } catch (IllegalStateException freed) {
                 vm.countUseAfterFree();
             }
         }
+    }
+
+    /**
+     * With the ring on, {@code mark_page_dirty_in_slot} pushes {@code {as_id << 16 | id, gfn - base_gfn}}
+     * into the running vCPU's ring instead of setting a bit ({@code kvm_dirty_ring_push}); the
+     * vCPU looks at the soft limit before it next enters the guest. TLA+: PushAndCheck.
+     */
+    private static void pushDirtyGfn(DirtyRing ring, Memslot slot, long page) {
+        ring.push(DirtyGfn.slotOf(0, slot.id()), page);
+    }
+
+    // ---- the dirty ring's reset (the caller holds the slots lock and has checked a ring is on) ----
+
+    /**
+     * {@code KVM_RESET_DIRTY_RINGS} over {@code rings} in vCPU order: for each ring, walks from its
+     * reset index while the entry was harvested ({@code kvm_dirty_ring_reset}), zeroes it and
+     * re-arms its page; consecutive entries of one slot whose pages fall in one 64-page window are
+     * re-armed together with one {@link ArchHooks#enableLogDirtyPtMasked} (the kernel's mask
+     * batching, forward or, when no bit is lost, backward). Entries naming a slot or page that no
+     * longer exists are zeroed and counted but re-arm nothing. If anything was reset, flushes
+     * remote TLBs before returning, so that no vCPU still stores through a mapping it found
+     * writable before its page was re-armed and user space may read the pages. Returns the number
+     * of entries reset. TLA+: ResetEntry (each entry), ResetEnd (the flush and the return).
+     */
+    long resetDirtyRings(List<DirtyRing> rings) {
+        long cleared = 0;
+        for (DirtyRing ring : rings) {
+            boolean first = true;
+            int slot = 0;
+            long base = 0;
+            long mask = 0;
+            while (ring.nextHarvested()) {                             // TLA+: ResetEntry(v), its guard
+                int nextSlot = ring.nextSlot();
+                long nextOffset = ring.nextOffset();
+                ring.invalidateNext();                                 // TLA+: ResetEntry(v)
+                cleared++;
+                if (!first && nextSlot == slot) {
+                    long delta = nextOffset - base;
+                    if (delta >= 0 && delta < Long.SIZE) {
+                        mask |= 1L << delta;
+                        continue;
+                    }
+                    if (delta < 0 && delta > -Long.SIZE && (mask << -delta >>> -delta) == mask) {
+                        base = nextOffset;
+                        mask = (mask << -delta) | 1;
+                        continue;
+                    }
+                }
+                if (!first) {
+                    reArm(slot, base, mask);
+                }
+                first = false;
+                slot = nextSlot;
+                base = nextOffset;
+                mask = 1;
+            }
+            if (!first) {
+                reArm(slot, base, mask);
+            }
+        }
+        if (cleared > 0) {
+            kvm.flushRemoteTlbs();                                     // TLA+: ResetEnd
+        }
+        return cleared;
+    }
+
+    /**
+     * {@code kvm_reset_dirty_gfn}: re-arms the pages {@code base + i} of bit {@code i} of
+     * {@code mask} in memslot {@code slot} of the current memslots; nothing when the address space
+     * or slot does not exist or the mask passes the slot's end.
+     */
+    private void reArm(int slot, long base, long mask) {
+        int asId = slot >>> KvmApi.ADDRESS_SPACE_SHIFT;
+        int id = slot & ((1 << KvmApi.ADDRESS_SPACE_SHIFT) - 1);
+        if (asId != 0 || id >= vm.memslots().limit()) {
+            return;
+        }
+        Memslot memslot = vm.memslots().get(id);
+        if (memslot == null || base < 0
+                || base + (Long.SIZE - 1 - Long.numberOfLeadingZeros(mask)) >= memslot.npages()) {
+            return;
+        }
+        hooks.enableLogDirtyPtMasked(kvm, memslot, base, mask);
     }
 
     // ---- harvests (the caller holds the slots lock and has checked the slot is logged) ----

@@ -60,16 +60,20 @@ public class ReferenceBackend implements DirtyLogBackend {
      * Returns what the backend offers, listed one by one: what every architecture of the
      * reference has, plus manual protect with INITIALLY_SET where the architecture has the
      * generic protect path ({@link ArchHooks#genericDirtyLogReadProtect}: x86, not PowerPC book3s
-     * or IA64). A capability the SPI gains later is declared only once the core implements it, so
-     * its rules are NOT_APPLICABLE until then instead of failing.
+     * or IA64), and the dirty ring where it has one ({@link ArchHooks#dirtyRingMaxBytes()}: x86
+     * too, as in the kernel). A capability the SPI gains later is declared only once the core
+     * implements it, so its rules are NOT_APPLICABLE until then instead of failing.
      */
     @Override
     public final Capabilities capabilities() {
         EnumSet<Capability> features = EnumSet.of(Capability.GET_DIRTY_LOG, Capability.USER_DIRTY_LOG,
-                Capability.MEMSLOT_MOVE, Capability.GUEST_WRITES, Capability.RANDOM_WRITES);
+                Capability.MEMSLOT_MOVE, Capability.GUEST_WRITES, Capability.RANDOM_WRITES, Capability.SEQUENTIAL_WRITES);
         if (genericDirtyLogReadProtect) {
             features.add(Capability.MANUAL_DIRTY_LOG_PROTECT);
             features.add(Capability.DIRTY_LOG_INITIALLY_SET);
+        }
+        if (hooks.get().dirtyRingMaxBytes() > 0) {
+            features.add(Capability.DIRTY_LOG_RING);
         }
         return new Capabilities(features, Vm.USER_DIRTY_LOG_GENERATION, Vm.MAX_VCPUS, 0, Vm.GUEST_PHYS_LIMIT);
     }

@@ -1,5 +1,6 @@
 package org.dirtylog.kvm;
 
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.List;
@@ -11,6 +12,9 @@ import org.dirtylog.spi.IoctlResult;
 import org.dirtylog.spi.KvmApi;
 import org.dirtylog.spi.RandomWrites;
 import org.dirtylog.spi.RandomWriter;
+import org.dirtylog.spi.UserMemory;
+import org.dirtylog.spi.VcpuExit;
+import org.dirtylog.spi.VcpuRun;
 
 /**
  * A virtual CPU ({@code struct kvm_vcpu}) and the guest write path: stores through the VM's
@@ -36,15 +40,37 @@ public final class Vcpu implements BackendVcpu {
     private final DirtyLog dirtyLog;
     private final int id;
     private final Object arch;
+    /** {@code vcpu->dirty_ring}: null unless the ring was enabled before this vCPU was created. */
+    private final DirtyRing ring;
     private Writer writer;
     private boolean closed;
 
-    Vcpu(Vm vm, ArchHooks hooks, DirtyLog dirtyLog, int id, Object arch) {
+    /** How one guest store ended. */
+    private enum Store {
+        /** The store retired. */
+        DONE,
+        /** The gpa is in no memslot or its memory is unmapped (-EFAULT). */
+        FAULT,
+        /**
+         * The write fault pushed into the ring and left it soft-full: the vCPU exits with
+         * {@code KVM_EXIT_DIRTY_RING_FULL} before re-entering the guest, so the store has not
+         * retired and is re-executed on the next entry.
+         */
+        RING_FULL
+    }
+
+    Vcpu(Vm vm, ArchHooks hooks, DirtyLog dirtyLog, int id, Object arch, DirtyRing ring) {
         this.vm = vm;
         this.hooks = hooks;
         this.dirtyLog = dirtyLog;
         this.id = id;
         this.arch = arch;
+        this.ring = ring;
+    }
+
+    /** Returns this vCPU's dirty ring, or null when the VM's ring was not enabled at its creation. */
+    public DirtyRing dirtyRing() {
+        return ring;
     }
 
     @Override
@@ -60,23 +86,96 @@ public final class Vcpu implements BackendVcpu {
     /**
      * Performs every write in order and returns how many were performed.
      * Errors: -EBADF (closed), -EBUSY (random writes are running), -EFAULT (a gpa in no memslot,
-     * or its memory unmapped; the writes before it were done).
+     * or its memory unmapped; the writes before it were done), -ENOSPC (the dirty ring is or
+     * became soft-full: this caller cannot harvest; {@link #runWritesUntilExit} reports the exit).
      */
     @Override
     public synchronized IoctlResult<Integer> runWrites(List<GuestWrite> writes) {
+        IoctlResult<VcpuRun> run = runWritesUntilExit(writes);
+        if (run.isOk() && run.value().exit() == VcpuExit.DIRTY_RING_FULL) {
+            return IoctlResult.err(Errno.ENOSPC);
+        }
+        return run.map(VcpuRun::writes);
+    }
+
+    /**
+     * Performs the writes in order until all are done or the vCPU exits with
+     * {@code KVM_EXIT_DIRTY_RING_FULL}, and returns how many retired and why it returned. A run
+     * that starts with the ring soft-full does no write ({@code kvm_dirty_ring_check_request},
+     * cf87ac73); a store whose write fault made the ring soft-full has not retired.
+     * Errors: as {@link #runWrites}, without -ENOSPC. TLA+: VcpuEnter, then VcpuStore /
+     * PushAndCheck per write.
+     */
+    @Override
+    public synchronized IoctlResult<VcpuRun> runWritesUntilExit(List<GuestWrite> writes) {
         if (closed) {
             return IoctlResult.err(Errno.EBADF);
         }
         if (writer != null && writer.thread.isAlive()) {
             return IoctlResult.err(Errno.EBUSY);
         }
+        if (ring != null && ring.softFull()) {                         // TLA+: VcpuEnter(v), refused
+            return IoctlResult.ok(new VcpuRun(0, VcpuExit.DIRTY_RING_FULL));
+        }
+        int done = 0;
         for (GuestWrite w : writes) {
-            Errno errno = guestWrite(w.gpa(), w.value());
-            if (errno != null) {
-                return IoctlResult.err(errno);
+            Store store = guestWrite(w.gpa(), w.value());
+            if (store == Store.FAULT) {
+                return IoctlResult.err(Errno.EFAULT);
+            }
+            if (store == Store.RING_FULL) {
+                return IoctlResult.ok(new VcpuRun(done, VcpuExit.DIRTY_RING_FULL));
+            }
+            done++;
+        }
+        return IoctlResult.ok(new VcpuRun(done, VcpuExit.DONE));
+    }
+
+    /**
+     * {@code mmap} of this vCPU's fd at {@code KVM_DIRTY_LOG_PAGE_OFFSET} ({@code kvm_vcpu_mmap}):
+     * returns the ring's memory, shared with the vCPU (read-only without {@code PROT_WRITE}); every
+     * mapping shows the same entries and lives until the vCPU is closed.
+     * Errors in check order: -EBADF (closed), -EINVAL (no ring: nothing at that offset),
+     * -EINVAL ({@code MAP_PRIVATE}, or not {@code MAP_SHARED}), -EINVAL ({@code PROT_EXEC}, or
+     * another unknown bit), -EINVAL ({@code length} 0, not a multiple of the page size, or larger
+     * than the ring: the kernel would raise SIGBUS on access past the ring).
+     */
+    @Override
+    public IoctlResult<UserMemory> mmapDirtyRing(long length, int prot, int flags) {
+        synchronized (this) {
+            if (closed) {
+                return IoctlResult.err(Errno.EBADF);
             }
         }
-        return IoctlResult.ok(writes.size());
+        if (ring == null) {
+            return IoctlResult.err(Errno.EINVAL);
+        }
+        if ((flags & KvmApi.MAP_PRIVATE) != 0 || (flags & KvmApi.MAP_SHARED) == 0) {
+            return IoctlResult.err(Errno.EINVAL);
+        }
+        if ((prot & ~(KvmApi.PROT_READ | KvmApi.PROT_WRITE)) != 0) {
+            return IoctlResult.err(Errno.EINVAL);
+        }
+        if (length <= 0 || length % KvmApi.PAGE_SIZE != 0 || length > ring.memory().byteSize()) {
+            return IoctlResult.err(Errno.EINVAL);
+        }
+        MemorySegment mapped = ring.memory().asSlice(0, length);
+        if ((prot & KvmApi.PROT_WRITE) == 0) {
+            mapped = mapped.asReadOnly();
+        }
+        return IoctlResult.ok(new UserMemory(mapped.address(), mapped));
+    }
+
+    /**
+     * Returns 0 once every vCPU that was in guest mode at the call has left it: a store this vCPU
+     * completed before the call has then retired, and its entry was pushed before it (a fault
+     * pushes synchronously; the reference has no CPU log buffer). A batch or writer goes on.
+     * TLA+: Kick.
+     */
+    @Override
+    public IoctlResult<Integer> kick() {
+        vm.guestMode.synchronizeExpedited();
+        return OK;
     }
 
     /**
@@ -138,18 +237,34 @@ public final class Vcpu implements BackendVcpu {
 
     /**
      * Starts a thread that stores {@code writes.iteration()} into the first 8 bytes of
-     * pseudo-random pages of the range until stopped, and returns its handle.
+     * pseudo-random pages of the range until stopped, and returns its handle. With a ring, the
+     * thread waits out of guest mode after a ring-full exit until resumed or stopped.
      * Errors: -EBADF (closed), -EBUSY (already running).
      */
     @Override
-    public synchronized IoctlResult<RandomWriter> startRandomWrites(RandomWrites writes) {
+    public IoctlResult<RandomWriter> startRandomWrites(RandomWrites writes) {
+        return start(writes, false);
+    }
+
+    /**
+     * Starts a thread that stores {@code writes.iteration()} into the first 8 bytes of pages
+     * {@code 0, 1, ..., pages - 1} of the range in order, over and over, until stopped, and returns
+     * its handle: the densest writer, a write fault on every store of a freshly armed range.
+     * Errors: as {@link #startRandomWrites}.
+     */
+    @Override
+    public IoctlResult<RandomWriter> startSequentialWrites(RandomWrites writes) {
+        return start(writes, true);
+    }
+
+    private synchronized IoctlResult<RandomWriter> start(RandomWrites writes, boolean sequential) {
         if (closed) {
             return IoctlResult.err(Errno.EBADF);
         }
         if (writer != null && writer.thread.isAlive()) {
             return IoctlResult.err(Errno.EBUSY);
         }
-        writer = new Writer(writes);
+        writer = new Writer(writes, sequential);
         writer.thread.start();
         return IoctlResult.ok(writer);
     }
@@ -172,20 +287,22 @@ public final class Vcpu implements BackendVcpu {
     }
 
     /**
-     * Performs one 8-byte guest store through the emulated MMU and returns null, or -EFAULT when
-     * {@code gpa} is in no memslot or its memory was unmapped. The whole access is one read
+     * Performs one 8-byte guest store through the emulated MMU and returns how it ended:
+     * {@link Store#DONE}, {@link Store#FAULT} when {@code gpa} is in no memslot or its memory was
+     * unmapped, {@link Store#RING_FULL} when the write fault left the dirty ring soft-full (the
+     * store is not done). The whole access is one read
      * section of the memslots SRCU (what a grace period waits for); inside it, each attempt to
      * store runs in guest mode (what a TLB flush waits for), and a write-protected page exits
-     * to the fault handler, which marks it dirty and maps it writable before the next attempt.
+     * to the fault handler, which maps it writable and marks it dirty before the next attempt.
      */
-    private Errno guestWrite(long gpa, long value) {
+    private Store guestWrite(long gpa, long value) {
         long gfn = gpa >>> KvmApi.PAGE_SHIFT;
         int idx = vm.srcu.readLock();                                  // TLA+: VcpuEnterSrcu(v)
         try {
             Memslots slots = vm.memslots();
             Memslot slot = slots.lookup(gfn);                          // TLA+: VcpuLookupSlot(v)
             if (slot == null) {
-                return Errno.EFAULT;
+                return Store.FAULT;
             }
             long page = gfn - slot.baseGfn();
             long offset = (page << KvmApi.PAGE_SHIFT) | (gpa & (KvmApi.PAGE_SIZE - 1));
@@ -198,19 +315,26 @@ public final class Vcpu implements BackendVcpu {
                         break;
                     }
                 } catch (IllegalStateException unmapped) {
-                    return Errno.EFAULT;
+                    return Store.FAULT;
                 } finally {
                     vm.guestMode.readUnlock(mode);
                 }
                 // A write fault is an exit: handled in the host, outside guest mode, so a TLB
                 // flush does not wait for it; only the memslots grace period does.
                 if (!slot.memory().scope().isAlive()) {
-                    return Errno.EFAULT;                               // gfn_to_pfn: hva unmapped
+                    return Store.FAULT;                                // gfn_to_pfn: hva unmapped
                 }
-                dirtyLog.writeFault(this, slot, page);                 // TLA+: VcpuWriteFault(v)
+                // Marked, writable, marked again where pages are re-armed page by page
+                // (DirtyLog.writeFault says why both marks are needed against a racing CLEAR or
+                // ring reset; with a ring the second mark pushes a second entry, as the kernel may).
+                dirtyLog.writeFault(this, slot, page);                 // TLA+: VcpuWriteFault(v) / PushAndCheck(v)
+                if (ring != null && ring.softFull()) {
+                    countIfFreed(slots);
+                    return Store.RING_FULL;                            // TLA+: PushAndCheck(v), the exit
+                }
             }
             countIfFreed(slots);
-            return null;
+            return Store.DONE;
         } finally {
             vm.srcu.readUnlock(idx);                                   // TLA+: VcpuExitSrcu(v)
         }
@@ -225,26 +349,45 @@ public final class Vcpu implements BackendVcpu {
 
     private final class Writer implements RandomWriter {
         private final RandomWrites writes;
+        private final boolean sequential;
         private final Thread thread;
+        /** Guards the ring-full handshake between this writer's thread and its caller. */
+        private final Object exitLock = new Object();
         private volatile boolean stopRequested;
         private volatile long completed;
         private volatile Errno error;
+        private boolean ringFull;
+        private long ringFullExits;
 
-        Writer(RandomWrites writes) {
+        Writer(RandomWrites writes, boolean sequential) {
             this.writes = writes;
+            this.sequential = sequential;
             this.thread = Thread.ofPlatform().daemon().name("vcpu-" + id).unstarted(this::run);
         }
 
         private void run() {
             SplittableRandom random = new SplittableRandom(writes.seed());
             long done = 0;
+            long next = 0;
+            long pending = -1;
             do {
-                long gpa = writes.firstGpa() + random.nextLong(writes.pages()) * KvmApi.PAGE_SIZE;
-                Errno errno = guestWrite(gpa, writes.iteration());
-                if (errno != null) {
-                    error = errno;
+                long page = pending >= 0 ? pending : sequential ? next : random.nextLong(writes.pages());
+                pending = -1;
+                Store store = guestWrite(writes.firstGpa() + page * KvmApi.PAGE_SIZE, writes.iteration());
+                if (store == Store.FAULT) {
+                    error = Errno.EFAULT;
                     break;
                 }
+                if (store == Store.RING_FULL) {
+                    completed = done;
+                    if (!waitForResume()) {
+                        break;
+                    }
+                    // KVM_RUN again: the store that faulted is executed again (TLA+: VcpuEnter(v)).
+                    pending = page;
+                    continue;
+                }
+                next = page + 1 == writes.pages() ? 0 : page + 1;
                 if (++done % PUBLISH_EVERY == 0) {
                     completed = done;
                 }
@@ -257,14 +400,77 @@ public final class Vcpu implements BackendVcpu {
             completed = done;
         }
 
+        /**
+         * vCPU thread after {@code KVM_EXIT_DIRTY_RING_FULL}: waits out of guest mode (outside every
+         * read section) until {@link #resume()} found the ring below its soft limit (returns true)
+         * or the writer is stopped (false).
+         */
+        private boolean waitForResume() {
+            synchronized (exitLock) {
+                ringFull = true;
+                ringFullExits++;
+                boolean interrupted = false;
+                while (ringFull && !stopRequested) {
+                    try {
+                        exitLock.wait();
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                    }
+                }
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
+                ringFull = false;
+                return !stopRequested;
+            }
+        }
+
         @Override
         public long writesSoFar() {
             return completed;
         }
 
         @Override
+        public boolean ringFull() {
+            synchronized (exitLock) {
+                return ringFull;
+            }
+        }
+
+        /**
+         * {@code KVM_RUN} after a ring-full exit: returns 0; the writer goes on if the ring is now
+         * below its soft limit, else it exits again at once and stays ring-full ({@code VcpuEnter}
+         * refused, cf87ac73). Errors: -EINVAL when the writer is not waiting on a full ring.
+         */
+        @Override
+        public IoctlResult<Integer> resume() {
+            synchronized (exitLock) {
+                if (!ringFull || stopRequested) {
+                    return EINVAL;
+                }
+                if (ring.softFull()) {                                 // TLA+: VcpuEnter(v) refused
+                    ringFullExits++;
+                    return OK;
+                }
+                ringFull = false;                                      // TLA+: VcpuEnter(v)
+                exitLock.notifyAll();
+                return OK;
+            }
+        }
+
+        @Override
+        public long ringFullExits() {
+            synchronized (exitLock) {
+                return ringFullExits;
+            }
+        }
+
+        @Override
         public IoctlResult<Long> stop() {
             stopRequested = true;
+            synchronized (exitLock) {
+                exitLock.notifyAll();
+            }
             boolean interrupted = false;
             while (thread.isAlive()) {
                 try {

@@ -4,12 +4,14 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
 import org.dirtylog.spi.BackendVcpu;
 import org.dirtylog.spi.BackendVm;
 import org.dirtylog.spi.ClearDirtyLog;
+import org.dirtylog.spi.DirtyGfn;
 import org.dirtylog.spi.Errno;
 import org.dirtylog.spi.IoctlResult;
 import org.dirtylog.spi.KvmApi;
@@ -59,6 +61,10 @@ public final class Vm implements BackendVm {
     private final DirtyLog dirtyLog;
     private volatile Memslots memslots;
     private volatile boolean closed;
+    /** {@code kvm->dirty_ring_size} in bytes, 0 while no ring is enabled; set once, under the slots lock. */
+    private volatile long dirtyRingBytes;
+    /** {@code kvm->created_vcpus != 0}: set by the first KVM_CREATE_VCPU, never cleared. */
+    private boolean vcpuCreated;
 
     /**
      * Creates a VM of {@code slotLimit} slots from the architecture's {@code hooks} and the core's {@code seams}.
@@ -106,8 +112,17 @@ public final class Vm implements BackendVm {
         return srcu.gracePeriodWaiting() || guestMode.gracePeriodWaiting();
     }
 
+    /** Forgets a closed vCPU and frees its dirty ring, under the slots lock so no reset is walking it. */
     void vcpuClosed(Vcpu vcpu) {
-        vcpus.remove(vcpu.id(), vcpu);
+        slotsLock.lock();
+        try {
+            vcpus.remove(vcpu.id(), vcpu);
+            if (vcpu.dirtyRing() != null) {
+                vcpu.dirtyRing().close();
+            }
+        } finally {
+            slotsLock.unlock();
+        }
     }
 
     // ---- the ioctl surface ----
@@ -116,7 +131,8 @@ public final class Vm implements BackendVm {
      * {@code KVM_CHECK_EXTENSION} ({@code kvm_dev_ioctl_check_extension_generic}): returns 1 for {@code KVM_CAP_USER_DIRTY_LOG} (generation 1),
      * the slot limit for {@code KVM_CAP_NR_MEMSLOTS}, the manual-protect mask for
      * {@code KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2} (ENABLE | INITIALLY_SET where the architecture has
-     * the generic protect path, else 0), 0 for anything else. Never fails.
+     * the generic protect path, else 0), the largest ring in bytes for {@code KVM_CAP_DIRTY_LOG_RING}
+     * and {@code _ACQ_REL} (0 where the architecture has none), 0 for anything else. Never fails.
      */
     @Override
     public IoctlResult<Integer> checkExtension(long capability) {
@@ -128,6 +144,9 @@ public final class Vm implements BackendVm {
         }
         if (capability == KvmApi.KVM_CAP_NR_MEMSLOTS) {
             return IoctlResult.ok(slotLimit);
+        }
+        if (capability == KvmApi.KVM_CAP_DIRTY_LOG_RING || capability == KvmApi.KVM_CAP_DIRTY_LOG_RING_ACQ_REL) {
+            return IoctlResult.ok(Math.toIntExact(hooks.dirtyRingMaxBytes()));
         }
         return IoctlResult.ok(0);
     }
@@ -391,7 +410,8 @@ public final class Vm implements BackendVm {
      * {@code KVM_GET_DIRTY_LOG} ({@code kvm_vm_ioctl_get_dirty_log}): harvests the slot and copies
      * its bitmap to user memory at {@code dirtyBitmap} ({@code ALIGN(npages, 64) / 8} bytes, all
      * written; all zero for a clean slot) and returns 0.
-     * Errors in check order: -EBADF (VM closed), -EINVAL (slot id {@code >= KVM_MEMORY_SLOTS}
+     * Errors in check order: -EBADF (VM closed), -ENXIO (the dirty ring is on: bitmaps are not
+     * kept), -EINVAL (slot id {@code >= KVM_MEMORY_SLOTS}
      * or address space id not 0), -ENOENT (no such slot, or logging off), -EFAULT (buffer not
      * writable user memory; checked before anything is harvested, so no bit is lost).
      * With manual protect on it only copies the active bitmap ({@link DirtyLog#getDirtyLogManual}).
@@ -401,7 +421,8 @@ public final class Vm implements BackendVm {
     public IoctlResult<Integer> getDirtyLog(int slot, long dirtyBitmap) {
         slotsLock.lock();
         try {
-            Errno errno = checkLoggedSlot(slot);
+            Errno errno = checkBitmapsReachable();
+            errno = errno != null ? errno : checkLoggedSlot(slot);
             if (errno != null) {
                 return IoctlResult.err(errno);
             }
@@ -471,15 +492,16 @@ public final class Vm implements BackendVm {
      * {@code KVM_SWITCH_DIRTY_LOG} (RFC 4.40, {@code kvm_vm_ioctl_switch_dirty_log}): returns 0
      * after making the cleared cold bitmap active (the previously active one now holds the pages
      * dirtied since the last switch), or 1 when the slot was clean (nothing changed).
-     * Errors in check order: -EBADF (VM closed), -EINVAL (slot id out of range), -ENOENT (no such
-     * slot, or logging off).
+     * Errors in check order: -EBADF (VM closed), -ENXIO (the dirty ring is on, as for
+     * {@code KVM_GET_DIRTY_LOG}), -EINVAL (slot id out of range), -ENOENT (no such slot, or logging off).
      * TLA+: HarvestBegin, the harvest of {@link DirtyLog#harvest}, HarvestEnd; property SwitchReturnsOneIffClean.
      */
     @Override
     public IoctlResult<Integer> switchDirtyLog(int slot) {
         slotsLock.lock();
         try {
-            Errno errno = checkLoggedSlot(slot);
+            Errno errno = checkBitmapsReachable();
+            errno = errno != null ? errno : checkLoggedSlot(slot);
             if (errno != null) {
                 return IoctlResult.err(errno);
             }
@@ -548,6 +570,9 @@ public final class Vm implements BackendVm {
             if (!hooks.genericDirtyLogReadProtect()) {
                 return IoctlResult.err(Errno.ENOTTY);
             }
+            if (dirtyRingBytes != 0) {
+                return IoctlResult.err(Errno.ENXIO);                   // !kvm_use_dirty_bitmap: the first check
+            }
             if (!validSlotId(log.slot())) {
                 return IoctlResult.err(Errno.EINVAL);
             }
@@ -577,6 +602,18 @@ public final class Vm implements BackendVm {
         }
     }
 
+    /**
+     * Returns -EBADF (VM closed) or -ENXIO (the dirty ring is on, {@code !kvm_use_dirty_bitmap}):
+     * the first checks of the bitmap harvests, which with the ring on would report nothing,
+     * since marks go to the rings; null when the bitmaps are in use.
+     */
+    private Errno checkBitmapsReachable() {
+        if (closed) {
+            return Errno.EBADF;
+        }
+        return dirtyRingBytes != 0 ? Errno.ENXIO : null;
+    }
+
     /** Returns the errno of the checks every dirty-log ioctl makes first, in order, or null when the slot is logged. */
     private Errno checkLoggedSlot(int slot) {
         if (closed) {
@@ -596,7 +633,7 @@ public final class Vm implements BackendVm {
     /**
      * {@code KVM_CREATE_VCPU} ({@code kvm_vm_ioctl_create_vcpu}): returns vCPU {@code id}.
      * Errors in check order: -EBADF (VM closed), -EINVAL (id outside {@code [0, KVM_MAX_VCPUS)}),
-     * -EEXIST (id taken).
+     * -EEXIST (id taken), -ENOMEM (its dirty ring could not be allocated).
      */
     @Override
     public IoctlResult<BackendVcpu> createVcpu(int id) {
@@ -611,9 +648,90 @@ public final class Vm implements BackendVm {
             if (vcpus.containsKey(id)) {
                 return IoctlResult.err(Errno.EEXIST);
             }
-            Vcpu vcpu = new Vcpu(this, hooks, dirtyLog, id, hooks.createArchVcpu(id));
+            DirtyRing ring = null;
+            long ringBytes = dirtyRingBytes;
+            if (ringBytes != 0) {
+                long entries = ringBytes / DirtyGfn.SIZE;
+                try {
+                    ring = seams.rings().allocate(entries, entries - KvmApi.KVM_DIRTY_RING_RSVD_ENTRIES);
+                } catch (OutOfMemoryError e) {
+                    return IoctlResult.err(Errno.ENOMEM);
+                }
+            }
+            vcpuCreated = true;
+            Vcpu vcpu = new Vcpu(this, hooks, dirtyLog, id, hooks.createArchVcpu(id), ring);
             vcpus.put(id, vcpu);
             return IoctlResult.ok(vcpu);
+        } finally {
+            slotsLock.unlock();
+        }
+    }
+
+    /**
+     * {@code KVM_ENABLE_CAP(KVM_CAP_DIRTY_LOG_RING or _ACQ_REL)} ({@code kvm_vm_ioctl_enable_cap_generic},
+     * {@code kvm_vm_ioctl_enable_dirty_log_ring}): every vCPU created from now on gets a ring of
+     * {@code args0} bytes read as a {@code u32}, marks go to the rings, and the bitmap harvests
+     * answer -ENXIO; returns 0. {@code flags} is ignored, as by the kernel.
+     * Errors in the kernel's check order: -EBADF (VM closed); -EINVAL (the capability is not one
+     * of the two, or {@code KVM_CHECK_EXTENSION} reports it as 0: the architecture has no ring,
+     * 7a2726ec); -EINVAL (size 0 or not a power of two); -EINVAL (smaller than a page or than the
+     * 64 reserved entries); -E2BIG (larger than {@code KVM_CHECK_EXTENSION} reports); -EINVAL (a
+     * ring is already enabled, by either capability); -EINVAL (a vCPU has been created). A failed
+     * call changes nothing. TLA+ (spec/models/ring): the rings of RingSize entries of Init.
+     */
+    @Override
+    public IoctlResult<Integer> enableDirtyLogRing(int capability, int flags, long args0) {
+        slotsLock.lock();
+        try {
+            if (closed) {
+                return IoctlResult.err(Errno.EBADF);
+            }
+            if ((capability != KvmApi.KVM_CAP_DIRTY_LOG_RING && capability != KvmApi.KVM_CAP_DIRTY_LOG_RING_ACQ_REL)
+                    || hooks.dirtyRingMaxBytes() == 0) {
+                return IoctlResult.err(Errno.EINVAL);
+            }
+            long size = args0 & 0xffff_ffffL;
+            if (size == 0 || Long.bitCount(size) != 1) {
+                return IoctlResult.err(Errno.EINVAL);
+            }
+            if (size < KvmApi.KVM_DIRTY_RING_RSVD_ENTRIES * DirtyGfn.SIZE || size < KvmApi.PAGE_SIZE) {
+                return IoctlResult.err(Errno.EINVAL);
+            }
+            if (size > hooks.dirtyRingMaxBytes()) {
+                return IoctlResult.err(Errno.E2BIG);
+            }
+            if (dirtyRingBytes != 0 || vcpuCreated) {
+                return IoctlResult.err(Errno.EINVAL);
+            }
+            dirtyRingBytes = size;
+            return OK;
+        } finally {
+            slotsLock.unlock();
+        }
+    }
+
+    /**
+     * {@code KVM_RESET_DIRTY_RINGS} ({@code kvm_vm_ioctl_reset_dirty_pages}): resets the harvested
+     * prefix of every vCPU's ring in vCPU-id order ({@link DirtyLog#resetDirtyRings}), flushes if
+     * anything was reset, and returns how many entries it reset. Serialised with every other
+     * ioctl by the slots lock, as the kernel's walk is by {@code slots_lock}.
+     * Errors in check order: -EBADF (VM closed), -EINVAL (no ring enabled).
+     * TLA+: ResetEntry, ResetEnd.
+     */
+    @Override
+    public IoctlResult<Integer> resetDirtyRings() {
+        slotsLock.lock();
+        try {
+            if (closed) {
+                return IoctlResult.err(Errno.EBADF);
+            }
+            if (dirtyRingBytes == 0) {
+                return IoctlResult.err(Errno.EINVAL);
+            }
+            List<DirtyRing> rings = new ArrayList<>();
+            new TreeMap<>(vcpus).values().forEach(v -> rings.add(v.dirtyRing()));
+            long cleared = dirtyLog.resetDirtyRings(rings);
+            return IoctlResult.ok((int) Math.min(cleared, Integer.MAX_VALUE));
         } finally {
             slotsLock.unlock();
         }

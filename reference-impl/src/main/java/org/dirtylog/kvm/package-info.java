@@ -33,9 +33,12 @@
  * vCPU at a time; it is never held together with the locks above: a vCPU only enters SRCU read
  * sections, and {@code Vm.close} releases the slots lock before it stops the vCPUs. Read
  * sections are not locks: a vCPU never blocks in one and never takes the slots lock, so a grace
- * period waited for under the slots lock always ends. Nothing else locks: bitmaps, page tables
- * and the user address space are lock-free, or changed only under the slots lock. A
- * {@code KVM_CLEAR_DIRTY_LOG} and a write fault on the same page need no lock between them
- * either: the order of their steps keeps the page tracked ({@code DirtyLog.writeFault}).
+ * period waited for under the slots lock always ends. Two leaf monitors take nothing inside
+ * them: a {@code DirtyRing}'s (its pushes; the reset, under the slots lock, never takes it) and
+ * a writer's ring-full handshake (the vCPU thread waits there outside every read section).
+ * Nothing else locks: bitmaps, page tables and the user address space are lock-free, or changed
+ * only under the slots lock. A {@code KVM_CLEAR_DIRTY_LOG} or ring reset and a write fault on the
+ * same page need no lock between them either: the order of their steps keeps the page tracked
+ * ({@code DirtyLog.writeFault}).
  */
 package org.dirtylog.kvm;

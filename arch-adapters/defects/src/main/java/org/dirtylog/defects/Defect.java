@@ -54,7 +54,21 @@ public enum Defect {
     INITIALLY_SET_IGNORED("initially-set-ignored", EnumSet.of(Arch.X86), UnaryOperator.identity(),
             CoreSeams.KERNEL.withBitmaps(InitiallySetIgnored.ALLOCATOR)),
     /** KVM_CLEAR_DIRTY_LOG reads the user bitmap before its other checks; -EFAULT where the kernel says -EINVAL or -ENOENT. */
-    CLEAR_ERRNO_ORDER("clear-errno-order", EnumSet.of(Arch.X86), ClearErrnoOrder::new);
+    CLEAR_ERRNO_ORDER("clear-errno-order", EnumSet.of(Arch.X86), ClearErrnoOrder::new),
+    /** KVM_RESET_DIRTY_RINGS resets entries not marked RESET; entries the collector never saw are lost. */
+    RESET_IGNORES_HARVEST_ORDER("reset-ignores-harvest-order", EnumSet.of(Arch.X86), UnaryOperator.identity(),
+            CoreSeams.KERNEL.withRings(RingEntries.RESET_IGNORES_HARVEST_ORDER)),
+    /** No KVM_EXIT_DIRTY_RING_FULL at the soft limit (before cf87ac73's request); pushes overwrite unharvested entries. */
+    NO_SOFT_FULL_EXIT("no-soft-full-exit", EnumSet.of(Arch.X86), UnaryOperator.identity(),
+            CoreSeams.KERNEL.withRings(RingEntries.NO_SOFT_FULL_EXIT)),
+    /** A ring entry's flags are published before its slot and offset; the collector may read the previous lap's page. */
+    FLAGS_BEFORE_FIELDS("flags-before-fields", EnumSet.of(Arch.X86), UnaryOperator.identity(),
+            CoreSeams.KERNEL.withRings(RingEntries.FLAGS_BEFORE_FIELDS)),
+    /** The reset's masked re-arm is off by one page: pages not harvested are re-armed, harvested ones stay writable. */
+    RESET_REARMS_UNHARVESTED("reset-rearms-unharvested", EnumSet.of(Arch.X86), ResetReArmsUnharvested::new,
+            CoreSeams.KERNEL),
+    /** KVM_GET_DIRTY_LOG answers with the ring on instead of -ENXIO, reporting a bitmap nothing marks. */
+    GET_WORKS_WITH_RING("get-works-with-ring", EnumSet.of(Arch.X86), UnaryOperator.identity(), CoreSeams.KERNEL);
 
     private final String label;
     private final Set<Arch> arches;
@@ -92,7 +106,11 @@ public enum Defect {
         return arches.contains(arch);
     }
 
-    /** Returns true for a race: a write lost only when a vCPU runs inside a window of the harvest. */
+    /**
+     * Returns true for a race of the bitmap harvests: a write lost only when a vCPU runs inside a
+     * window of the harvest (the race rules' catch table). {@link #FLAGS_BEFORE_FIELDS} is a race
+     * too, of the dirty ring's collector, measured by the ring rules instead.
+     */
     public boolean isRace() {
         return this == WRITE_PROTECT_BEFORE_SWAP || this == NON_ATOMIC_BIT_SET || this == FLUSH_AFTER_UNLOCK
                 || this == NO_GRACE_PERIOD || this == CLEAR_REARMS_FIRST;
@@ -110,6 +128,9 @@ public enum Defect {
         if (vm != null && appliesTo(arch)) {
             return new WrappedVmBackend(arch.backend(), arch.backendName() + "+" + label, "with " + label, vm);
         }
+        if (this == GET_WORKS_WITH_RING && appliesTo(arch)) {
+            return new GetWorksWithRing(arch.backend(), arch.backendName() + "+" + label);
+        }
         return referenceBackend(arch);
     }
 
@@ -119,13 +140,13 @@ public enum Defect {
      *
      * @throws IllegalArgumentException when the bug does not exist on {@code arch}, or lives at the
      *     ioctl boundary rather than in the core ({@link #CLEAN_GET_LEAVES_BUFFER}, the CLEAR
-     *     argument and copy bugs, {@link #GET_CLEARS_IN_MANUAL_MODE})
+     *     argument and copy bugs, {@link #GET_CLEARS_IN_MANUAL_MODE}, {@link #GET_WORKS_WITH_RING})
      */
     public ReferenceBackend referenceBackend(Arch arch) {
         if (!appliesTo(arch)) {
             throw new IllegalArgumentException(this + " does not apply to " + arch);
         }
-        if (this == CLEAN_GET_LEAVES_BUFFER || vm != null) {
+        if (this == CLEAN_GET_LEAVES_BUFFER || vm != null || this == GET_WORKS_WITH_RING) {
             throw new IllegalArgumentException(this + " is built around the VM, not inside the core");
         }
         ReferenceBackend correct = arch.backend();

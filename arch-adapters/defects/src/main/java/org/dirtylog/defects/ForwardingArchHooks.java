@@ -90,4 +90,9 @@ abstract class ForwardingArchHooks implements ArchHooks {
     public void flushRemoteTlbsMemslot(ArchContext kvm, Memslot slot) {
         delegate.flushRemoteTlbsMemslot(kvm, slot);
     }
+
+    @Override
+    public long dirtyRingMaxBytes() {
+        return delegate.dirtyRingMaxBytes();
+    }
 }

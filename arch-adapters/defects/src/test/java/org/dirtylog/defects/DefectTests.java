@@ -26,15 +26,18 @@ class DefectTests {
     /** The bugs only x86 can have: the RFC's publish order, and every manual-protect bug (only x86 offers it). */
     private static final Set<Defect> X86_ONLY = EnumSet.of(Defect.WRITE_PROTECT_BEFORE_SWAP, Defect.CLEAR_REARMS_FIRST,
             Defect.CLEAR_SKIPS_PARTIAL_WORD, Defect.CLEAR_READS_WORD_TOO_MANY, Defect.GET_CLEARS_IN_MANUAL_MODE,
-            Defect.INITIALLY_SET_IGNORED, Defect.CLEAR_ERRNO_ORDER);
+            Defect.INITIALLY_SET_IGNORED, Defect.CLEAR_ERRNO_ORDER, Defect.RESET_IGNORES_HARVEST_ORDER,
+            Defect.NO_SOFT_FULL_EXIT, Defect.FLAGS_BEFORE_FIELDS, Defect.RESET_REARMS_UNHARVESTED, Defect.GET_WORKS_WITH_RING);
 
     @Test
-    void theRfcsPublishOrderAndTheManualProtectBugsExistOnlyOnX86AndEveryOtherBugOnEveryArchitecture() {
+    void theRfcsPublishOrderTheManualProtectAndTheRingBugsExistOnlyOnX86AndEveryOtherBugOnEveryArchitecture() {
         for (Defect d : Defect.values()) {
             for (Arch arch : Arch.values()) {
                 assertEquals(!X86_ONLY.contains(d) || arch == Arch.X86, d.appliesTo(arch), d + " on " + arch);
             }
         }
+        assertThrows(IllegalArgumentException.class, () -> Defect.NO_SOFT_FULL_EXIT.backend(Arch.PPC));
+        assertThrows(IllegalArgumentException.class, () -> Defect.GET_WORKS_WITH_RING.referenceBackend(Arch.X86));
         assertThrows(IllegalArgumentException.class, () -> Defect.WRITE_PROTECT_BEFORE_SWAP.backend(Arch.PPC));
         assertThrows(IllegalArgumentException.class, () -> Defect.CLEAR_REARMS_FIRST.backend(Arch.IA64));
         assertThrows(IllegalArgumentException.class, () -> Defect.CLEAN_GET_LEAVES_BUFFER.referenceBackend(Arch.X86));

@@ -64,4 +64,12 @@ class ReferenceBackendsTests {
             assertEquals(x86 ? 3 : 0, vm.checkExtension(KvmApi.KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2).value(), name);
         }
     }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"reference-x86", "reference-ppc", "reference-ia64"})
+    void onlyX86OffersTheDirtyRingAsInTheKernelAndEveryGuestWritesSequentially(String name) {
+        Set<Capability> declared = byName(name).capabilities().features();
+        assertEquals(name.equals("reference-x86"), declared.contains(Capability.DIRTY_LOG_RING), name);
+        assertTrue(declared.contains(Capability.SEQUENTIAL_WRITES), name);
+    }
 }

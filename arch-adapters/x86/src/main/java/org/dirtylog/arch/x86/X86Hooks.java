@@ -7,6 +7,8 @@ import org.dirtylog.kvm.BitmapExchange;
 import org.dirtylog.kvm.Memslot;
 import org.dirtylog.kvm.SlotPageTable;
 import org.dirtylog.kvm.Vcpu;
+import org.dirtylog.spi.DirtyGfn;
+import org.dirtylog.spi.KvmApi;
 
 /**
  * x86 ({@code arch/x86/kvm/x86.c}, {@code mmu.c}): one shadow/TDP page table per slot, write-
@@ -59,6 +61,15 @@ public final class X86Hooks implements ArchHooks {
     @Override
     public void enableLogDirtyPtMasked(ArchContext kvm, Memslot slot, long firstPage, long mask) {
         table(slot).writeProtect(firstPage, mask);
+    }
+
+    /**
+     * Returns {@code KVM_DIRTY_RING_MAX_ENTRIES * sizeof(struct kvm_dirty_gfn)}, 1 MiB: x86 selects
+     * {@code HAVE_KVM_DIRTY_RING_TSO} and {@code _ACQ_REL}, and maps the ring at page 64 of the vCPU fd.
+     */
+    @Override
+    public long dirtyRingMaxBytes() {
+        return KvmApi.KVM_DIRTY_RING_MAX_ENTRIES * DirtyGfn.SIZE;
     }
 
     private static SlotPageTable table(Memslot slot) {
