@@ -54,6 +54,10 @@ Explains(e) ==
     (* A harvest whose result user space never read (the copy failed with *)
     (* -EFAULT, or the cold bitmap was not read): some allowed result.    *)
     \/ e.a = "unobserved" /\ \E r \in {must, may} : HarvestReturn(r)
+    (* A GET that failed with -EFAULT: the harvest ran and user space never *)
+    (* saw its result, or it failed before it changed anything.             *)
+    \/ e.a = "maybe_invoke" /\ (HarvestInvoke(e.k, e.s) \/ HarvestFail(e.k, e.s))
+    \/ e.a = "maybe_return" /\ IF op # Idle THEN \E r \in {must, may} : HarvestReturn(r) ELSE UNCHANGED vars
     (* A call that changes nothing the contract sees (a failed region    *)
     (* update, one that changes only other flags).                        *)
     \/ e.a = "same" /\ UNCHANGED vars

@@ -55,6 +55,8 @@ final class Translation {
                 case "\"fail\"" -> "HarvestFail(" + f.get("k") + ", " + f.get("s") + ")";
                 case "\"return\"" -> "HarvestReturn(" + f.get("r") + ")";
                 case "\"unobserved\"" -> "HarvestReturn(r) for some r user space did not read";
+                case "\"maybe_invoke\"" -> "HarvestInvoke(" + f.get("k") + ", " + f.get("s") + ") or HarvestFail";
+                case "\"maybe_return\"" -> "HarvestReturn(r) for some r user space did not read, if the harvest ran";
                 default -> "a step that changes nothing";
             };
         }
@@ -277,10 +279,11 @@ final class Translation {
             emit(seq, "[a |-> \"invoke\", k |-> \"get\", s |-> " + slot + "]");
             emit(seq, e.hasNonNull("pages") ? returned(e.get("pages")) : "[a |-> \"unobserved\"]");
         } else if (e.path("errno").asText().equals("EFAULT") && s != null && s.logged()) {
-            // The harvest ran but its copy to user space failed: user space saw nothing (§2 G4).
+            // The copy to user space failed: the harvest may have run (its pages then may or may
+            // not be reported later, §2 G4) or failed before it changed anything.
             slots.add(slot);
-            emit(seq, "[a |-> \"invoke\", k |-> \"get\", s |-> " + slot + "]");
-            emit(seq, "[a |-> \"unobserved\"]");
+            emit(seq, "[a |-> \"maybe_invoke\", k |-> \"get\", s |-> " + slot + "]");
+            emit(seq, "[a |-> \"maybe_return\"]");
         } else {
             emit(seq, "[a |-> \"fail\", k |-> \"get\", s |-> " + slot + "]");
         }
