@@ -20,7 +20,7 @@ import org.dirtylog.spi.VcpuRun;
 /**
  * The dirty-ring collector of the kit timed against the real kernel through the
  * {@code linux-kvm} backend's SPI, next to the same collector in C
- * ({@code src/main/c/ring_harvest_bench.c}); run by {@code arch-adapters/benchmarks/run-kvm-ring},
+ * ({@code src/main/c/ring_harvest_bench.c}); run by {@code benchmarks/run-kvm-ring},
  * not a test.
  *
  * <pre>
@@ -31,8 +31,9 @@ import org.dirtylog.spi.VcpuRun;
  * store-release RESET, for every entry in order; then {@code KVM_RESET_DIRTY_RINGS}, which must
  * return what was collected. Prints one line per round and
  * {@code RESULT java-ring-harvest <entries/round> <median ns/round collect+reset> <median ns/round collect>}.
- * The first ten rounds warm up (the JIT compiles the loop), as in C. The collector is the
- * suite's: {@link DirtyGfn}'s acquire/release accessors on the segment the backend maps.
+ * The first ten rounds warm up (the JIT compiles the loop), as in C. The collector uses
+ * {@link DirtyGfn}'s accessors on the segment the backend maps: flags and slot in one 8-byte
+ * load-acquire ({@link DirtyGfn#flagsAndSlotAcquire}), the offset, a store-release of RESET.
  */
 public final class KvmRingBench {
 
@@ -52,11 +53,12 @@ public final class KvmRingBench {
         long index = fetch;
         while (true) {
             long position = DirtyGfn.position(index, entries);
-            if (DirtyGfn.flagsAcquire(ring, position) != DirtyGfn.KVM_DIRTY_GFN_F_DIRTY) {
+            // flags and slot in one 8-byte load-acquire (see DirtyGfn.flagsAndSlotAcquire), then the offset.
+            long flagsAndSlot = DirtyGfn.flagsAndSlotAcquire(ring, position);
+            if ((int) flagsAndSlot != DirtyGfn.KVM_DIRTY_GFN_F_DIRTY) {
                 break;
             }
-            DirtyGfn e = DirtyGfn.readFrom(ring, position);
-            checksum += e.slot() + e.offset();
+            checksum += (int) (flagsAndSlot >>> 32) + DirtyGfn.offsetOf(ring, position);
             DirtyGfn.setFlagsRelease(ring, position, DirtyGfn.KVM_DIRTY_GFN_F_RESET);
             index++;
         }

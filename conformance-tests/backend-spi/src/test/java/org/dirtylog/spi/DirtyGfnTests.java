@@ -65,4 +65,19 @@ class DirtyGfnTests {
             assertEquals(2, ring.get(ValueLayout.JAVA_INT, 2 * DirtyGfn.SIZE));
         }
     }
+
+    @Test
+    void flags_and_slot_come_in_one_acquire_and_the_offset_after_it() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment ring = arena.allocate(4 * DirtyGfn.SIZE, 4096);
+            DirtyGfn.publish(ring, 2, DirtyGfn.slotOf(1, 31), 0x1234_5678_9abcL);
+            long flagsAndSlot = DirtyGfn.flagsAndSlotAcquire(ring, 2);
+            assertEquals(DirtyGfn.KVM_DIRTY_GFN_F_DIRTY, (int) flagsAndSlot);
+            assertEquals(DirtyGfn.slotOf(1, 31), (int) (flagsAndSlot >>> 32));
+            assertEquals(0x1234_5678_9abcL, DirtyGfn.offsetOf(ring, 2));
+            assertEquals(DirtyGfn.readFrom(ring, 2), new DirtyGfn(DirtyGfn.KVM_DIRTY_GFN_F_DIRTY, DirtyGfn.slotOf(1, 31),
+                    0x1234_5678_9abcL));
+            assertEquals(0, DirtyGfn.flagsAndSlotAcquire(ring, 1), "an entry never pushed reads as zero");
+        }
+    }
 }
