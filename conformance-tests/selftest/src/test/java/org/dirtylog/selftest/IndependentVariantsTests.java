@@ -2,8 +2,9 @@ package org.dirtylog.selftest;
 
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import org.dirtylog.conformance.Certificate;
@@ -17,13 +18,16 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * The race rules catch each race bug class in a backend that is not the reference: the
  * independent backend (written without reading the reference) with one bug each, in its
- * natural window. Seed 1 at default effort, one FAIL among RACE-01..04 required; the README's
- * catch table gives the rate of each class over seeds 1 to 10 (all at least 9/10, seed 1
- * caught for every one).
+ * natural window. At default effort each class must be caught (one FAIL among RACE-01..04) on
+ * one of seeds 1 to 3, tried in order: a natural-speed race is caught per seed at the rate the
+ * README's catch table measured over seeds 1 to 10 (six classes 10/10, store-outside-guest-mode
+ * 9/10, which also missed seed 1 once in a full build), so one seed would make the build a coin
+ * toss for that class, while three seeds all missing is about one in a thousand.
  */
 class IndependentVariantsTests {
 
     private static final String RULES = "RACE-01,RACE-02,RACE-03,RACE-04";
+    private static final long[] SEEDS = {1, 2, 3};
 
     static Stream<String> variants() {
         return IndependentBackends.variants().stream().map(DirtyLogBackend::name);
@@ -32,14 +36,19 @@ class IndependentVariantsTests {
     @ParameterizedTest(name = "{0}")
     @MethodSource("variants")
     void theRaceRulesCatchTheVariantInItsNaturalWindow(String name) {
-        DirtyLogBackend backend = IndependentBackends.named(name).orElseThrow();
-        Certificate c = Certify.rules(backend, 1, RULES, 1.0);
-        assertFalse(c.certified());
-        List<RuleResult> results = c.results();
-        for (RuleResult r : results) {
-            assertNotEquals(Verdict.ERROR, r.verdict(), () -> name + " " + r.rule().id() + ": " + r.message());
+        List<String> missed = new ArrayList<>();
+        for (long seed : SEEDS) {
+            DirtyLogBackend backend = IndependentBackends.named(name).orElseThrow();
+            Certificate c = Certify.rules(backend, seed, RULES, 1.0);
+            for (RuleResult r : c.results()) {
+                assertNotEquals(Verdict.ERROR, r.verdict(), () -> name + " seed " + seed + " " + r.rule().id() + ": " + r.message());
+            }
+            if (c.results().stream().anyMatch(r -> r.verdict() == Verdict.FAIL)) {
+                assertFalse(c.certified());
+                return;
+            }
+            missed.add("seed " + seed);
         }
-        assertTrue(results.stream().anyMatch(r -> r.verdict() == Verdict.FAIL),
-                () -> name + ": none of " + RULES + " failed: " + Certify.problems(c));
+        fail(name + ": none of " + RULES + " failed on " + missed);
     }
 }
