@@ -234,6 +234,11 @@ public final class RuleCatalogue {
                     + "is one of the slot ids), manual protect on and off with KVM_CLEAR_DIRTY_LOG, logging on/off and "
                     + "invalid arguments give the results of the suite's abstract model of the specification",
                     "semantics §1-§3, §8; RFC 4.39, 4.40; api.rst 4.8, 4.35, 4.117, 7.18", GET, WRITES),
+            race("MODEL-02", ContractReplayChecks::simulatedBehavioursHold, Level.MUST,
+                    "Behaviours of the TLA+ contract from TLC -simulate (two slot ids, three places, three pages; "
+                    + "slots created, moved, deleted, logging toggled, guest writes, KVM_GET_DIRTY_LOG harvests and "
+                    + "failed ones), replayed on fresh VMs: every GET reports every page owed when it was invoked and "
+                    + "no page outside what the contract allows", "TLA+ DirtyLogContract (TLC -simulate)", GET, WRITES),
 
             must("RING-01", DirtyRingChecks::capabilitiesReportTheLargestRing,
                     "KVM_CHECK_EXTENSION of KVM_CAP_DIRTY_LOG_RING and _ACQ_REL returns the largest ring in bytes, "
