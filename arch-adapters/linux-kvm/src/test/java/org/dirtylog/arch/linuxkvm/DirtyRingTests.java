@@ -175,7 +175,7 @@ class DirtyRingTests {
     }
 
     @Test
-    void aSessionOnASoftFullRingWaitsUntilResumedAndGoesOnAfterTheReset() throws InterruptedException {
+    void aSessionOnASoftFullRingWaitsUntilResumedAndGoesOnAfterTheReset() {
         try (BackendVm vm = ringVm()) {
             UserMemory memory = slot(vm, 0, GPA, 4 * ENTRIES, KvmApi.KVM_MEM_LOG_DIRTY_PAGES);
             BackendVcpu vcpu = vm.createVcpu(0).value();
@@ -184,11 +184,7 @@ class DirtyRingTests {
             VcpuRun fill = vcpu.runWritesUntilExit(distinctPages(2 * ENTRIES, ENTRIES)).value();
             assertTrue(fill.exit() == VcpuExit.DIRTY_RING_FULL || fill.writes() == ENTRIES, fill.toString());
             RandomWriter writer = vcpu.startSequentialWrites(new RandomWrites(GPA, ENTRIES, 3, 0)).value();
-            long deadline = System.nanoTime() + 30_000_000_000L;
-            while (!writer.ringFull() && System.nanoTime() < deadline) {
-                Thread.sleep(1);
-            }
-            assertTrue(writer.ringFull(), "the session's first KVM_RUN exits with KVM_EXIT_DIRTY_RING_FULL");
+            Await.until("the session's first KVM_RUN exits with KVM_EXIT_DIRTY_RING_FULL", writer::ringFull);
             assertEquals(1, writer.ringFullExits());
             assertEquals(0, writer.writesSoFar());
             assertEquals(0, vcpu.kick().value(), "a kick while out of guest mode returns at once");
@@ -203,9 +199,8 @@ class DirtyRingTests {
             } else {
                 assertEquals(Errno.EINVAL, again.errnoOrNull(), "not waiting any more");
             }
-            while (writer.writesSoFar() < 16 && !writer.ringFull() && System.nanoTime() < deadline) {
-                Thread.sleep(1);
-            }
+            Await.until("16 writes or another ring-full exit after resume()",
+                    () -> writer.writesSoFar() >= 16 || writer.ringFull());
             assertTrue(writer.writesSoFar() > 0, "the session went on after resume()");
             assertTrue(writer.stop().value() > 0);
             assertEquals(3L, memory.segment().get(ValueLayout.JAVA_LONG, 0), "page 0 comes first");
@@ -213,7 +208,7 @@ class DirtyRingTests {
     }
 
     @Test
-    void aKickReturnsAfterTheVcpuLeftKvmRunAndTheSessionGoesOn() throws InterruptedException {
+    void aKickReturnsAfterTheVcpuLeftKvmRunAndTheSessionGoesOn() {
         try (BackendVm vm = KvmDevice.newVm()) {
             UserMemory memory = vm.mmap(KvmApi.PAGE_SIZE).value();
             // Unlogged: the guest spins in KVM_RUN with no exit at all; only a signal gets it out.
@@ -221,18 +216,12 @@ class DirtyRingTests {
             BackendVcpu vcpu = vm.createVcpu(0).value();
             assertEquals(0, vcpu.kick().value(), "an idle vCPU");
             RandomWriter writer = vcpu.startRandomWrites(new RandomWrites(GPA, 1, 1, 7)).value();
-            long deadline = System.nanoTime() + 30_000_000_000L;
-            while (writer.writesSoFar() < 1000 && System.nanoTime() < deadline) {
-                Thread.sleep(1);
-            }
+            Await.until("1000 guest writes", () -> writer.writesSoFar() >= 1000);
             for (int i = 0; i < 50; i++) {
                 assertEquals(0, vcpu.kick().value());
             }
             long afterKicks = writer.writesSoFar();
-            while (writer.writesSoFar() <= afterKicks && System.nanoTime() < deadline) {
-                Thread.sleep(1);
-            }
-            assertTrue(writer.writesSoFar() > afterKicks, "the guest runs on after the kicks");
+            Await.until("the guest runs on after the kicks", () -> writer.writesSoFar() > afterKicks);
             assertTrue(writer.stop().value() > afterKicks);
         }
     }
