@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.List;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.dirtylog.spi.DirtyGfn;
 import org.dirtylog.spi.KvmApi;
 
@@ -36,6 +37,15 @@ final class DirtyLog {
 
     /** True where the architecture re-arms page by page for KVM_CLEAR_DIRTY_LOG ({@link ArchHooks#genericDirtyLogReadProtect}). */
     private final boolean maskedReArm;
+
+    /**
+     * {@code kvm->mmu_lock} as far as the dirty ring needs it: a write fault holds it shared
+     * while it pushes and maps (x86's TDP MMU faults under the read lock; {@code make_spte}
+     * marks before the spte is installed), {@code kvm_reset_dirty_gfn} holds it exclusive while
+     * it re-arms. Without it a reset could take the fault's entry and re-arm the page between
+     * the push and the map, leaving the page writable with no entry to report its next store.
+     */
+    private final ReentrantReadWriteLock mmuLock = new ReentrantReadWriteLock();
 
     DirtyLog(Vm vm, ArchHooks hooks, ArchContext kvm, GracePeriodPolicy gracePeriods) {
         this.vm = vm;
@@ -75,9 +85,23 @@ final class DirtyLog {
      * mark comes after both, so the page is never left writable with its bit clear (of the
      * fault's map and mark and the CLEAR's take and re-arm, the last map is followed by a mark).
      * The first mark keeps a store through the new mapping from completing before its page is
-     * marked. TLA+: VcpuWriteFault(v).
+     * marked. With a dirty ring the fault instead pushes once and maps under {@link #mmuLock}.
+     * TLA+: VcpuWriteFault(v).
      */
     void writeFault(Vcpu vcpu, Memslot slot, long page) {
+        if (vcpu.dirtyRing() != null) {
+            // The ring's reset re-arms under the MMU lock, so push and map are one step to it
+            // (TLA+ DirtyRing: VcpuStore's fault, PushAndCheck and the disarm in one action)
+            // and one push per fault suffices, as in the kernel.
+            mmuLock.readLock().lock();
+            try {
+                markPageDirtyInSlot(vcpu, slot, page);
+                hooks.makeWritable(vcpu, slot, page);
+            } finally {
+                mmuLock.readLock().unlock();
+            }
+            return;
+        }
         markPageDirtyInSlot(vcpu, slot, page);
         hooks.makeWritable(vcpu, slot, page);
         if (maskedReArm) {
@@ -183,7 +207,14 @@ final class DirtyLog {
                 || base + (Long.SIZE - 1 - Long.numberOfLeadingZeros(mask)) >= memslot.npages()) {
             return;
         }
-        hooks.enableLogDirtyPtMasked(kvm, memslot, base, mask);
+        // Exclusive against write faults: a fault that pushed one of these entries has also
+        // mapped its page by now, so the re-arm below is not undone. TLA+ DirtyRing: ResetEntry.
+        mmuLock.writeLock().lock();
+        try {
+            hooks.enableLogDirtyPtMasked(kvm, memslot, base, mask);
+        } finally {
+            mmuLock.writeLock().unlock();
+        }
     }
 
     // ---- harvests (the caller holds the slots lock and has checked the slot is logged) ----

@@ -324,9 +324,9 @@ public final class Vcpu implements BackendVcpu {
                 if (!slot.memory().scope().isAlive()) {
                     return Store.FAULT;                                // gfn_to_pfn: hva unmapped
                 }
-                // Marked, writable, marked again where pages are re-armed page by page
-                // (DirtyLog.writeFault says why both marks are needed against a racing CLEAR or
-                // ring reset; with a ring the second mark pushes a second entry, as the kernel may).
+                // Marked, writable, marked again where CLEAR re-arms page by page; with a ring,
+                // pushed and mapped under the MMU lock the reset re-arms under (DirtyLog.writeFault
+                // says why either is needed against a racing CLEAR or ring reset).
                 dirtyLog.writeFault(this, slot, page);                 // TLA+: VcpuWriteFault(v) / PushAndCheck(v)
                 if (ring != null && ring.softFull()) {
                     countIfFreed(slots);

@@ -40,7 +40,7 @@ class DirtyRingTests {
             ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /** An architecture with a ring: page tables per slot, masked re-arms and flushes recorded. */
-    static final class RingArch implements ArchHooks {
+    static class RingArch implements ArchHooks {
         final List<String> calls = Collections.synchronizedList(new ArrayList<>());
 
         @Override
@@ -297,6 +297,61 @@ class DirtyRingTests {
             assertFalse(w.ringFull());
             assertEquals(Errno.EINVAL, w.resume().errnoOrNull());
             assertEquals(0, s.vcpu().dirtyRing().overflows());
+        }
+    }
+
+    /**
+     * The interleaving a loaded run of the contention test below once hit: a write fault has
+     * pushed its entry and not yet mapped the page when the collector harvests that entry and
+     * resets. The reset's re-arm must wait for the map (the kernel's {@code mmu_lock}), or the
+     * page is left writable with no entry and its next store is never reported. The fault is
+     * held inside {@code makeWritable} until the resetting thread has either finished (the bug)
+     * or is parked waiting for the fault (the fix): decided by thread state, not by time.
+     */
+    @Test
+    void aResetRacingAWriteFaultReArmsAfterTheFaultMapsThePage() throws Exception {
+        java.util.concurrent.CountDownLatch inFault = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicReference<Thread> resetter = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicBoolean held = new java.util.concurrent.atomic.AtomicBoolean();
+        RingArch arch = new RingArch() {
+            @Override
+            public void makeWritable(Vcpu vcpu, Memslot slot, long page) {
+                if (held.compareAndSet(false, true)) {
+                    inFault.countDown();
+                    Thread r;
+                    while ((r = resetter.get()) == null || (r.isAlive() && r.getState() == Thread.State.RUNNABLE)) {
+                        Thread.onSpinWait();
+                    }
+                }
+                super.makeWritable(vcpu, slot, page);
+            }
+        };
+        long bytes = PAGE;
+        long entries = bytes / DirtyGfn.SIZE;
+        try (Vm vm = ringVm(arch)) {
+            assertEquals(0, vm.enableDirtyLogRing(ACQ_REL, 0, bytes).value());
+            UserMemory memory = vm.mmap(4 * PAGE).value();
+            assertEquals(0, vm.setUserMemoryRegion(new MemoryRegion(0, KvmApi.KVM_MEM_LOG_DIRTY_PAGES, GPA, 4 * PAGE,
+                    memory.address())).value());
+            Vcpu vcpu = (Vcpu) vm.createVcpu(0).value();
+            MemorySegment ring = vcpu.mmapDirtyRing(bytes, RW, KvmApi.MAP_SHARED).value().segment();
+            java.util.concurrent.CompletableFuture<IoctlResult<Integer>> fault = java.util.concurrent.CompletableFuture
+                    .supplyAsync(() -> vcpu.runWrites(List.of(new GuestWrite(GPA + 2 * PAGE, 7))));
+            inFault.await();
+            assertEquals(DirtyGfn.KVM_DIRTY_GFN_F_DIRTY, DirtyGfn.flagsAcquire(ring, 0), "the fault pushed before it maps");
+            assertEquals(2, DirtyGfn.readFrom(ring, 0).offset());
+            DirtyGfn.setFlagsRelease(ring, 0, DirtyGfn.KVM_DIRTY_GFN_F_RESET);
+            java.util.concurrent.CompletableFuture<IoctlResult<Integer>> reset = new java.util.concurrent.CompletableFuture<>();
+            Thread r = new Thread(() -> reset.complete(vm.resetDirtyRings()), "reset");
+            r.start();
+            resetter.set(r); // after start: a NEW thread is not RUNNABLE and would release the fault early
+            assertEquals(1, fault.get().value());
+            assertEquals(1, reset.get().value());
+            r.join();
+            assertEquals(1, vcpu.runWrites(List.of(new GuestWrite(GPA + 2 * PAGE, 8))).value());
+            assertEquals(DirtyGfn.KVM_DIRTY_GFN_F_DIRTY, DirtyGfn.flagsAcquire(ring, DirtyGfn.position(1, entries)),
+                    "the store after the reset faulted and pushed: the page was re-armed after the fault mapped it");
+            assertEquals(2, DirtyGfn.readFrom(ring, DirtyGfn.position(1, entries)).offset());
         }
     }
 
