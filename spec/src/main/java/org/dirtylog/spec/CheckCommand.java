@@ -45,6 +45,15 @@ public final class CheckCommand {
     /** Exit status: interrupted (Ctrl-C), as a shell reports a process ended by SIGINT. */
     public static final int INTERRUPTED = 130;
 
+    /**
+     * Workers for a model expected to hold when {@code --workers} is not given: one per CPU. A
+     * complete search finds the same states and takes the same actions with any number of
+     * workers, so only the time changes (the CI set: 234 s with 1 worker, see the README).
+     * Models expected to fail keep one worker: TLC's breadth-first search then stops at the
+     * same shortest counterexample each run and its coverage can be compared with the manifest.
+     */
+    static final int AUTO_WORKERS = Runtime.getRuntime().availableProcessors();
+
     /** Most TLC workers {@code --workers} accepts: 64, or the CPU count when that is higher. */
     public static final int MAX_WORKERS = Math.max(64, Runtime.getRuntime().availableProcessors());
     /** Report folder under the kit root when {@code --report} is not given. */
@@ -74,7 +83,7 @@ public final class CheckCommand {
     /** Returns the exit status; output goes to {@code out} and {@code err}. */
     static int run(List<String> args, PrintStream out, PrintStream err, Path cwd) {
         Set<String> names = new LinkedHashSet<>();
-        int workers = 1;
+        int workers = 0; // 0: per model, AUTO_WORKERS or 1 (workersFor)
         Path report = null;
         for (int i = 0; i < args.size(); i++) {
             String arg = args.get(i);
@@ -147,6 +156,14 @@ public final class CheckCommand {
         return n <= MAX_WORKERS ? n : 0;
     }
 
+    /** Returns the TLC workers for {@code model}: {@code requested} if given (> 0), else {@link #AUTO_WORKERS} or 1. */
+    static int workersFor(ModelEntry model, int requested) {
+        if (requested > 0) {
+            return requested;
+        }
+        return model.expected().equals(TlcResult.HOLDS) ? AUTO_WORKERS : 1;
+    }
+
     /** Returns the kit root of a models folder {@code <root>/spec/models}. */
     static Path kitRoot(Path modelsDir) {
         return modelsDir.toAbsolutePath().normalize().getParent().getParent();
@@ -182,7 +199,9 @@ public final class CheckCommand {
 
     private static int checkLocked(List<ModelEntry> models, Path modelsDir, int workers, Path reportDir,
                                    PrintStream out, PrintStream err) {
-        out.printf("dirtylog check: %d model(s) from %s, %d TLC worker(s)%n", models.size(), modelsDir, workers);
+        out.printf("dirtylog check: %d model(s) from %s, %s%n", models.size(), modelsDir, workers > 0
+                ? workers + " TLC worker(s)"
+                : AUTO_WORKERS + " TLC worker(s) for models expected to hold, 1 for counterexamples");
         Path work = reportDir.resolve("work");
         TlcRunner runner = new TlcRunner(work);
         ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -212,7 +231,7 @@ public final class CheckCommand {
                 TlcResult result;
                 try {
                     result = runner.run(modelsDir.resolve(model.folder()), model.moduleName(),
-                            model.configFileName(), workers, seen::set);
+                            model.configFileName(), workersFor(model, workers), seen::set);
                 } catch (InterruptedException e) {
                     run.interrupt();
                     return INTERRUPTED;
@@ -220,7 +239,7 @@ public final class CheckCommand {
                     tick.cancel(false);
                 }
                 boolean recorded = run.record(() -> {
-                    ModelReport report = report(model, result, workers, reportDir);
+                    ModelReport report = report(model, result, workersFor(model, workers), reportDir);
                     out.printf(Locale.ROOT, "%s: %s, %s distinct states, %.1f s%s%n", prefix, result.verdict(),
                             count(result.distinctStates()), result.seconds(), report.ok() ? ""
                                     : !report.unexplainedNeverTaken().isEmpty() ? "  <-- never taken: "

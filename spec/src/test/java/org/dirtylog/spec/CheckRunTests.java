@@ -78,6 +78,24 @@ class CheckRunTests {
     }
 
     @Test
+    void withoutWorkersModelsExpectedToHoldGetOnePerCpuAndCounterexamplesOne(@TempDir Path report) throws IOException {
+        Run run = check(CHECK_ROOT, "--model", "counter", "--report", report.toString());
+        assertEquals(0, run.status(), run.out() + run.err());
+        assertTrue(run.out().contains(CheckCommand.AUTO_WORKERS + " TLC worker(s) for models expected to hold, "
+                + "1 for counterexamples"), run.out());
+        JsonNode counter = new ObjectMapper().readTree(report.resolve("models.json").toFile()).get("models").get(0);
+        assertEquals(CheckCommand.AUTO_WORKERS, counter.get("workers").asInt(), counter.toString());
+
+        ModelManifest kit = ModelManifest.load(ModelManifest.findModelsDir(Path.of("")).orElseThrow());
+        ModelEntry holds = kit.byName("x86-reference").orElseThrow();
+        ModelEntry fails = kit.byName("x86-rfc").orElseThrow();
+        assertEquals(CheckCommand.AUTO_WORKERS, CheckCommand.workersFor(holds, 0));
+        assertEquals(1, CheckCommand.workersFor(fails, 0), "a counterexample is searched by one worker: shortest, same each run");
+        assertEquals(3, CheckCommand.workersFor(fails, 3), "--workers applies to every model");
+        assertEquals(3, CheckCommand.workersFor(holds, 3));
+    }
+
+    @Test
     void withoutReportTheResultsGoUnderTheKitRootWhereverCheckRunsFrom(@TempDir Path tmp) throws IOException {
         Path root = copyTree(CHECK_ROOT, tmp.resolve("kit"));
         Path models = root.resolve("spec/models");
