@@ -13,6 +13,7 @@ import java.util.BitSet;
 import java.util.Collections;
 import java.util.List;
 import java.util.SplittableRandom;
+import org.dirtylog.spi.ClearDirtyLog;
 import org.dirtylog.spi.DirtyGfn;
 import org.dirtylog.spi.Errno;
 import org.dirtylog.spi.GuestWrite;
@@ -182,6 +183,41 @@ class DirtyRingTests {
             s.write(3);
             assertEquals(new DirtyGfn(DirtyGfn.KVM_DIRTY_GFN_F_DIRTY, 0, 3), DirtyGfn.readFrom(readOnly, 0));
             assertEquals(DirtyGfn.readFrom(s.ring(), 0), DirtyGfn.readFrom(readOnly, 0));
+        }
+    }
+
+    /**
+     * {@code kvm_clear_dirty_log_protect} checks {@code kvm_use_dirty_bitmap} first: with the ring
+     * on, CLEAR answers -ENXIO before its slot, alignment and buffer checks, and with manual
+     * protect on as well; an architecture without CLEAR still answers -ENOTTY (the ioctl is unknown).
+     */
+    @Test
+    void clearDirtyLogAnswersNoDeviceWithTheRingOnBeforeItsOtherChecks() {
+        RingArch withClear = new RingArch() {
+            @Override
+            public boolean genericDirtyLogReadProtect() {
+                return true;
+            }
+        };
+        try (Vm vm = ringVm(withClear)) {
+            assertEquals(0, vm.enableManualDirtyLogProtect(0, KvmApi.KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE).value());
+            assertEquals(0, vm.enableDirtyLogRing(ACQ_REL, 0, PAGE).value());
+            UserMemory memory = vm.mmap(128 * PAGE).value();
+            assertEquals(0, vm.setUserMemoryRegion(new MemoryRegion(0, KvmApi.KVM_MEM_LOG_DIRTY_PAGES, GPA, 128 * PAGE,
+                    memory.address())).value());
+            UserMemory bitmap = vm.mmap(PAGE).value();
+            assertEquals(Errno.ENXIO, vm.clearDirtyLog(new ClearDirtyLog(0, 128, 0, bitmap.address())).errnoOrNull());
+            assertEquals(Errno.ENXIO, vm.clearDirtyLog(new ClearDirtyLog(0, 128, 1, bitmap.address())).errnoOrNull(),
+                    "before the alignment check");
+            assertEquals(Errno.ENXIO, vm.clearDirtyLog(new ClearDirtyLog(7, 64, 0, bitmap.address())).errnoOrNull(),
+                    "before the slot lookup");
+            assertEquals(Errno.ENXIO, vm.clearDirtyLog(new ClearDirtyLog(0, 128, 0, 0x1000)).errnoOrNull(),
+                    "before the user bitmap is read");
+        }
+        try (Setup s = Setup.of(PAGE, 16)) {
+            UserMemory bitmap = s.vm().mmap(PAGE).value();
+            assertEquals(Errno.ENOTTY, s.vm().clearDirtyLog(new ClearDirtyLog(0, 16, 0, bitmap.address())).errnoOrNull(),
+                    "no generic protect path: the ioctl is unknown, ring or not");
         }
     }
 

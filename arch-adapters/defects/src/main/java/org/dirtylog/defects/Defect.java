@@ -68,7 +68,9 @@ public enum Defect {
     RESET_REARMS_UNHARVESTED("reset-rearms-unharvested", EnumSet.of(Arch.X86), ResetReArmsUnharvested::new,
             CoreSeams.KERNEL),
     /** KVM_GET_DIRTY_LOG answers with the ring on instead of -ENXIO, reporting a bitmap nothing marks. */
-    GET_WORKS_WITH_RING("get-works-with-ring", EnumSet.of(Arch.X86), UnaryOperator.identity(), CoreSeams.KERNEL);
+    GET_WORKS_WITH_RING("get-works-with-ring", EnumSet.of(Arch.X86), UnaryOperator.identity(), CoreSeams.KERNEL),
+    /** KVM_CLEAR_DIRTY_LOG answers 0 with the ring on instead of -ENXIO, clearing bits nothing marks. */
+    CLEAR_WORKS_WITH_RING("clear-works-with-ring", EnumSet.of(Arch.X86), UnaryOperator.identity(), CoreSeams.KERNEL);
 
     private final String label;
     private final Set<Arch> arches;
@@ -128,8 +130,8 @@ public enum Defect {
         if (vm != null && appliesTo(arch)) {
             return new WrappedVmBackend(arch.backend(), arch.backendName() + "+" + label, "with " + label, vm);
         }
-        if (this == GET_WORKS_WITH_RING && appliesTo(arch)) {
-            return new GetWorksWithRing(arch.backend(), arch.backendName() + "+" + label);
+        if ((this == GET_WORKS_WITH_RING || this == CLEAR_WORKS_WITH_RING) && appliesTo(arch)) {
+            return new GetWorksWithRing(arch.backend(), arch.backendName() + "+" + label, this == CLEAR_WORKS_WITH_RING);
         }
         return referenceBackend(arch);
     }
@@ -140,13 +142,15 @@ public enum Defect {
      *
      * @throws IllegalArgumentException when the bug does not exist on {@code arch}, or lives at the
      *     ioctl boundary rather than in the core ({@link #CLEAN_GET_LEAVES_BUFFER}, the CLEAR
-     *     argument and copy bugs, {@link #GET_CLEARS_IN_MANUAL_MODE}, {@link #GET_WORKS_WITH_RING})
+     *     argument and copy bugs, {@link #GET_CLEARS_IN_MANUAL_MODE}, {@link #GET_WORKS_WITH_RING},
+     *     {@link #CLEAR_WORKS_WITH_RING})
      */
     public ReferenceBackend referenceBackend(Arch arch) {
         if (!appliesTo(arch)) {
             throw new IllegalArgumentException(this + " does not apply to " + arch);
         }
-        if (this == CLEAN_GET_LEAVES_BUFFER || vm != null || this == GET_WORKS_WITH_RING) {
+        if (this == CLEAN_GET_LEAVES_BUFFER || vm != null || this == GET_WORKS_WITH_RING
+                || this == CLEAR_WORKS_WITH_RING) {
             throw new IllegalArgumentException(this + " is built around the VM, not inside the core");
         }
         ReferenceBackend correct = arch.backend();

@@ -10,6 +10,7 @@ import org.dirtylog.kvm.ReferenceBackend;
 import org.dirtylog.spi.Availability;
 import org.dirtylog.spi.BackendVm;
 import org.dirtylog.spi.Capabilities;
+import org.dirtylog.spi.ClearDirtyLog;
 import org.dirtylog.spi.DirtyLogBackend;
 import org.dirtylog.spi.Errno;
 import org.dirtylog.spi.IoctlResult;
@@ -17,21 +18,25 @@ import org.dirtylog.spi.KvmApi;
 import org.dirtylog.spi.MemoryRegion;
 
 /**
- * {@code KVM_GET_DIRTY_LOG} does not check for the dirty ring first: with the ring on it goes on
- * to the slot and buffer checks and copies the slot's bitmap, which nothing marks any more (the
- * marks go to the rings), so it returns 0 and reports a clean slot where the kernel answers
- * -ENXIO. Built at the ioctl boundary around the correct VM, like {@link CleanGetLeavesBuffer}:
- * where the correct VM answers -ENXIO, the fixture answers as a bitmap harvest of a clean slot
- * would.
+ * A bitmap ioctl that does not check for the dirty ring first. {@code KVM_GET_DIRTY_LOG} with the
+ * ring on goes on to the slot and buffer checks and copies the slot's bitmap, which nothing marks
+ * any more (the marks go to the rings), so it returns 0 and reports a clean slot where the kernel
+ * answers -ENXIO; with {@link #clear}, {@code KVM_CLEAR_DIRTY_LOG} instead goes on and returns 0,
+ * clearing bits nothing set. Built at the ioctl boundary around the correct VM, like
+ * {@link CleanGetLeavesBuffer}: where the correct VM answers -ENXIO, the fixture answers as the
+ * bitmap ioctl on a clean slot would.
  */
 final class GetWorksWithRing implements DirtyLogBackend {
 
     private final ReferenceBackend correct;
     private final String name;
+    /** False: KVM_GET_DIRTY_LOG lets the ring through; true: KVM_CLEAR_DIRTY_LOG does. */
+    private final boolean clear;
 
-    GetWorksWithRing(ReferenceBackend correct, String name) {
+    GetWorksWithRing(ReferenceBackend correct, String name, boolean clear) {
         this.correct = correct;
         this.name = name;
+        this.clear = clear;
     }
 
     @Override
@@ -41,7 +46,8 @@ final class GetWorksWithRing implements DirtyLogBackend {
 
     @Override
     public String description() {
-        return correct.description() + "; KVM_GET_DIRTY_LOG answers with the ring on (self-test fixture)";
+        return correct.description() + (clear ? "; KVM_CLEAR_DIRTY_LOG" : "; KVM_GET_DIRTY_LOG")
+                + " answers with the ring on (self-test fixture)";
     }
 
     @Override
@@ -56,14 +62,17 @@ final class GetWorksWithRing implements DirtyLogBackend {
 
     @Override
     public IoctlResult<BackendVm> createVm() {
-        return correct.createVm().map(GetWorksWithRing::wrap);
+        return correct.createVm().map(this::wrap);
     }
 
-    private static BackendVm wrap(BackendVm vm) {
+    private BackendVm wrap(BackendVm vm) {
         Map<Integer, MemoryRegion> slots = new ConcurrentHashMap<>();
         return (BackendVm) Proxy.newProxyInstance(BackendVm.class.getClassLoader(), new Class<?>[] {BackendVm.class},
                 (proxy, method, args) -> switch (method.getName()) {
-                    case "getDirtyLog" -> getDirtyLog(vm, slots, (Integer) args[0], (Long) args[1]);
+                    case "getDirtyLog" -> clear ? vm.getDirtyLog((Integer) args[0], (Long) args[1])
+                            : getDirtyLog(vm, slots, (Integer) args[0], (Long) args[1]);
+                    case "clearDirtyLog" -> clear ? clearDirtyLog(vm, (ClearDirtyLog) args[0])
+                            : vm.clearDirtyLog((ClearDirtyLog) args[0]);
                     case "setUserMemoryRegion" -> {
                         MemoryRegion r = (MemoryRegion) args[0];
                         IoctlResult<Integer> result = vm.setUserMemoryRegion(r);
@@ -94,6 +103,12 @@ final class GetWorksWithRing implements DirtyLogBackend {
         // Native memory: the clean slot's all-zero bitmap copied to the caller.
         user.value().fill((byte) 0);
         return IoctlResult.ok(0);
+    }
+
+    /** Where the correct VM answers -ENXIO, 0: a CLEAR of bits nothing set (slot and range checks skipped too). */
+    private static IoctlResult<Integer> clearDirtyLog(BackendVm vm, ClearDirtyLog log) {
+        IoctlResult<Integer> result = vm.clearDirtyLog(log);
+        return Errno.ENXIO.equals(result.errnoOrNull()) ? IoctlResult.ok(0) : result;
     }
 
     private static Object forward(Method method, BackendVm vm, Object[] args) throws Throwable {

@@ -27,7 +27,8 @@ class DefectTests {
     private static final Set<Defect> X86_ONLY = EnumSet.of(Defect.WRITE_PROTECT_BEFORE_SWAP, Defect.CLEAR_REARMS_FIRST,
             Defect.CLEAR_SKIPS_PARTIAL_WORD, Defect.CLEAR_READS_WORD_TOO_MANY, Defect.GET_CLEARS_IN_MANUAL_MODE,
             Defect.INITIALLY_SET_IGNORED, Defect.CLEAR_ERRNO_ORDER, Defect.RESET_IGNORES_HARVEST_ORDER,
-            Defect.NO_SOFT_FULL_EXIT, Defect.FLAGS_BEFORE_FIELDS, Defect.RESET_REARMS_UNHARVESTED, Defect.GET_WORKS_WITH_RING);
+            Defect.NO_SOFT_FULL_EXIT, Defect.FLAGS_BEFORE_FIELDS, Defect.RESET_REARMS_UNHARVESTED, Defect.GET_WORKS_WITH_RING,
+            Defect.CLEAR_WORKS_WITH_RING);
 
     @Test
     void theRfcsPublishOrderTheManualProtectAndTheRingBugsExistOnlyOnX86AndEveryOtherBugOnEveryArchitecture() {

@@ -62,7 +62,8 @@ class ReferenceDefectsTests {
             Map.entry(Defect.NO_SOFT_FULL_EXIT, List.of("RING-10", "RING-11")),
             Map.entry(Defect.FLAGS_BEFORE_FIELDS, List.of("RING-11")),
             Map.entry(Defect.RESET_REARMS_UNHARVESTED, List.of("RING-07", "RING-11", "RING-13")),
-            Map.entry(Defect.GET_WORKS_WITH_RING, List.of("RING-09")));
+            Map.entry(Defect.GET_WORKS_WITH_RING, List.of("RING-09")),
+            Map.entry(Defect.CLEAR_WORKS_WITH_RING, List.of("RING-09")));
 
     /**
      * Races, where one FAIL among the listed rules per seed suffices: the race rules are

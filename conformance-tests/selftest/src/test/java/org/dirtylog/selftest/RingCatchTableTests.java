@@ -35,7 +35,7 @@ class RingCatchTableTests {
     private static final String RULES = "RING-*";
     /** The fixtures of the dirty ring, all on x86 (the one reference architecture with a ring). */
     static final List<Defect> RING_FIXTURES = List.of(Defect.RESET_IGNORES_HARVEST_ORDER, Defect.NO_SOFT_FULL_EXIT,
-            Defect.FLAGS_BEFORE_FIELDS, Defect.RESET_REARMS_UNHARVESTED, Defect.GET_WORKS_WITH_RING);
+            Defect.FLAGS_BEFORE_FIELDS, Defect.RESET_REARMS_UNHARVESTED, Defect.GET_WORKS_WITH_RING, Defect.CLEAR_WORKS_WITH_RING);
 
     @Test
     void catchTableOfEveryRingFixtureOnTenSeeds() throws IOException {

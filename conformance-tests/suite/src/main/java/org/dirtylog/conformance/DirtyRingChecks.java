@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
 import org.dirtylog.spi.Capability;
+import org.dirtylog.spi.ClearDirtyLog;
 import org.dirtylog.spi.DirtyGfn;
 import org.dirtylog.spi.Errno;
 import org.dirtylog.spi.GuestWrite;
@@ -336,6 +337,19 @@ final class DirtyRingChecks {
                 "KVM_GET_DIRTY_LOG of a slot that does not exist");
         Expect.errno(s.getDirtyLog(after.id(), GetDirtyLogChecks.UNMAPPED), Errno.ENXIO,
                 "KVM_GET_DIRTY_LOG into an unmapped buffer");
+        if (s.has(Capability.MANUAL_DIRTY_LOG_PROTECT)) {
+            // kvm_clear_dirty_log_protect: !kvm_use_dirty_bitmap is its first check too.
+            Expect.errno(s.clearDirtyLog(new ClearDirtyLog(after.id(), (int) NPAGES, 0, buffer.address())), Errno.ENXIO,
+                    "KVM_CLEAR_DIRTY_LOG of the whole slot logged after the ring was enabled");
+            Expect.errno(s.clearDirtyLog(new ClearDirtyLog(before.id(), (int) NPAGES, 0, buffer.address())), Errno.ENXIO,
+                    "KVM_CLEAR_DIRTY_LOG of the whole slot logged before the ring was enabled");
+            Expect.errno(s.clearDirtyLog(new ClearDirtyLog(s.nrMemslots(), (int) NPAGES, 0, buffer.address())), Errno.ENXIO,
+                    "KVM_CLEAR_DIRTY_LOG with a slot id out of range (-ENXIO is checked first)");
+            Expect.errno(s.clearDirtyLog(new ClearDirtyLog(after.id(), (int) NPAGES, 1, buffer.address())), Errno.ENXIO,
+                    "KVM_CLEAR_DIRTY_LOG with first_page 1, not a multiple of 64");
+            Expect.errno(s.clearDirtyLog(new ClearDirtyLog(after.id(), (int) NPAGES, 0, GetDirtyLogChecks.UNMAPPED)),
+                    Errno.ENXIO, "KVM_CLEAR_DIRTY_LOG from an unmapped bitmap");
+        }
     }
 
     // ---- RING-10 ---------------------------------------------------------------------------------

@@ -282,8 +282,9 @@ public final class RuleCatalogue {
                     + "kvm_vm_ioctl_reset_dirty_pages; semantics §9 R5 (corrected); TLA+ ResetCountMatches", RING, WRITES),
             must("RING-09", DirtyRingChecks::getDirtyLogIsNoDeviceWithTheRing,
                     "With the ring on, KVM_GET_DIRTY_LOG returns -ENXIO before any other check: slots logged before or "
-                    + "after the ring was enabled, a slot id out of range, a missing slot, an unmapped buffer",
-                    "kvm_main.c kvm_vm_ioctl_get_dirty_log; semantics §8 C2, §9 R8 (corrected)", RING, GET),
+                    + "after the ring was enabled, a slot id out of range, a missing slot, an unmapped buffer; where "
+                    + "manual protect is offered, KVM_CLEAR_DIRTY_LOG answers the same",
+                    "kvm_main.c kvm_vm_ioctl_get_dirty_log, kvm_clear_dirty_log_protect; semantics §8 C2, §9 R8 (corrected)", RING, GET),
             must("RING-10", DirtyRingChecks::aFullRingStopsTheVcpuBeforeAnEntryIsLost,
                     "A vCPU that keeps storing to new pages stops with KVM_EXIT_DIRTY_RING_FULL before its ring "
                     + "overwrites an unharvested entry (every completed store's page is in the ring, in order), does "

@@ -298,7 +298,8 @@ final class LinuxKvmVm implements BackendVm {
     @Override
     public IoctlResult<Integer> clearDirtyLog(ClearDirtyLog log) {
         if (reserved(log.slot())) {
-            return IoctlResult.err(Errno.EINVAL);
+            // As the kernel answers a slot id past the user's range: -ENXIO comes first in ring mode.
+            return IoctlResult.err(ringEnabled() ? Errno.ENXIO : Errno.EINVAL);
         }
         // As for GET: no munmap of the bitmap's mapping while the kernel may read it.
         memoryLock.readLock().lock();

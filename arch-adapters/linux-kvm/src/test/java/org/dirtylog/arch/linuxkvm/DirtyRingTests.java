@@ -13,6 +13,7 @@ import java.util.Set;
 import org.dirtylog.spi.BackendVcpu;
 import org.dirtylog.spi.BackendVm;
 import org.dirtylog.spi.Capability;
+import org.dirtylog.spi.ClearDirtyLog;
 import org.dirtylog.spi.DirtyGfn;
 import org.dirtylog.spi.Errno;
 import org.dirtylog.spi.GuestWrite;
@@ -145,6 +146,13 @@ class DirtyRingTests {
             }
             assertEquals(0, vm.resetDirtyRings().value());
             assertEquals(Errno.ENXIO, vm.getDirtyLog(5, vm.mmap(KvmApi.PAGE_SIZE).value().address()).errnoOrNull());
+            long bitmap = vm.mmap(KvmApi.PAGE_SIZE).value().address();
+            assertEquals(Errno.ENXIO, vm.clearDirtyLog(new ClearDirtyLog(5, 64, 0, bitmap)).errnoOrNull());
+            assertEquals(Errno.ENXIO, vm.clearDirtyLog(new ClearDirtyLog(5, 64, 1, bitmap)).errnoOrNull(),
+                    "before the kernel's alignment check");
+            int reserved = vm.checkExtension(KvmApi.KVM_CAP_NR_MEMSLOTS).value();
+            assertEquals(Errno.ENXIO, vm.clearDirtyLog(new ClearDirtyLog(reserved, 64, 0, bitmap)).errnoOrNull(),
+                    "the slot the backend keeps for its guest code answers as an out-of-range id does");
         }
     }
 
