@@ -6,6 +6,7 @@ import org.dirtylog.spi.Availability;
 import org.dirtylog.spi.BackendVcpu;
 import org.dirtylog.spi.BackendVm;
 import org.dirtylog.spi.Capabilities;
+import org.dirtylog.spi.ClearDirtyLog;
 import org.dirtylog.spi.DirtyLogBackend;
 import org.dirtylog.spi.GuestWrite;
 import org.dirtylog.spi.IoctlResult;
@@ -13,9 +14,11 @@ import org.dirtylog.spi.MemoryRegion;
 import org.dirtylog.spi.RandomWriter;
 import org.dirtylog.spi.RandomWrites;
 import org.dirtylog.spi.UserMemory;
+import org.dirtylog.spi.VcpuRun;
 
 /**
- * A backend that forwards every call to a correct one; a broken backend of the self-test
+ * A backend that forwards every call to a correct one, the manual-protect and ring methods too
+ * (so a broken backend built on it declares no capability it does not implement); a broken backend of the self-test
  * overrides the one call it breaks, in {@link Vm} or {@link Vcpu}.
  */
 class ForwardingBackend implements DirtyLogBackend {
@@ -107,6 +110,26 @@ class ForwardingBackend implements DirtyLogBackend {
         }
 
         @Override
+        public IoctlResult<Integer> enableManualDirtyLogProtect(int flags, long args0) {
+            return d.enableManualDirtyLogProtect(flags, args0);
+        }
+
+        @Override
+        public IoctlResult<Integer> clearDirtyLog(ClearDirtyLog log) {
+            return d.clearDirtyLog(log);
+        }
+
+        @Override
+        public IoctlResult<Integer> enableDirtyLogRing(int capability, int flags, long args0) {
+            return d.enableDirtyLogRing(capability, flags, args0);
+        }
+
+        @Override
+        public IoctlResult<Integer> resetDirtyRings() {
+            return d.resetDirtyRings();
+        }
+
+        @Override
         public IoctlResult<BackendVcpu> createVcpu(int id) {
             return d.createVcpu(id).map(this::wrap);
         }
@@ -143,6 +166,26 @@ class ForwardingBackend implements DirtyLogBackend {
         @Override
         public IoctlResult<RandomWriter> startRandomWrites(RandomWrites writes) {
             return d.startRandomWrites(writes);
+        }
+
+        @Override
+        public IoctlResult<RandomWriter> startSequentialWrites(RandomWrites writes) {
+            return d.startSequentialWrites(writes);
+        }
+
+        @Override
+        public IoctlResult<UserMemory> mmapDirtyRing(long length, int prot, int flags) {
+            return d.mmapDirtyRing(length, prot, flags);
+        }
+
+        @Override
+        public IoctlResult<VcpuRun> runWritesUntilExit(List<GuestWrite> writes) {
+            return d.runWritesUntilExit(writes);
+        }
+
+        @Override
+        public IoctlResult<Integer> kick() {
+            return d.kick();
         }
 
         @Override
