@@ -3,7 +3,13 @@
  * same collector through the linux-kvm backend. Built and run by
  * arch-adapters/benchmarks/run-kvm-ring; not part of the tests.
  *
- *   ring_harvest_bench RING_ENTRIES ENTRIES_PER_ROUND ROUNDS
+ *   ring_harvest_bench RING_ENTRIES ENTRIES_PER_ROUND ROUNDS [vcpu-thread|same-thread]
+ *
+ * vcpu-thread (the default) runs KVM_RUN on a thread of its own and collects on the main thread,
+ * as the linux-kvm backend does (its vCPU runs on a thread of the backend's) and as QEMU does (a
+ * thread per vCPU, the dirty-ring reaper on another): the kernel writes the entries from the
+ * vCPU's CPU and the collector may read them from another. same-thread runs the guest and the
+ * collector on one thread, so the entries are still in that CPU's cache when collected.
  *
  * Each round a long-mode guest stores once into each of ENTRIES_PER_ROUND distinct pages of a
  * logged slot (untimed: KVM pushes one entry per store), then the collector is timed: for every
@@ -19,6 +25,8 @@
  * own at 0, one vCPU.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <stdint.h>
@@ -133,10 +141,38 @@ static void guest_writes(int vcpu, struct kvm_run *run, uint64_t first, uint64_t
 	}
 }
 
+/* The vCPU thread of vcpu-thread mode: one guest_writes per post of go, then a post of done. */
+struct vcpu_thread {
+	int vcpu;
+	struct kvm_run *run;
+	uint64_t per_round;
+	sem_t go, done;
+};
+
+static void *vcpu_thread_main(void *arg)
+{
+	struct vcpu_thread *t = arg;
+
+	for (;;) {
+		while (sem_wait(&t->go) < 0)
+			if (errno != EINTR)
+				die("sem_wait");
+		guest_writes(t->vcpu, t->run, 0, t->per_round, 1);
+		if (sem_post(&t->done) < 0)
+			die("sem_post");
+	}
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 4) {
-		fprintf(stderr, "usage: %s RING_ENTRIES ENTRIES_PER_ROUND ROUNDS\n", argv[0]);
+	if (argc != 4 && argc != 5) {
+		fprintf(stderr, "usage: %s RING_ENTRIES ENTRIES_PER_ROUND ROUNDS [vcpu-thread|same-thread]\n", argv[0]);
+		return 2;
+	}
+	int own_thread = argc == 4 || strcmp(argv[4], "vcpu-thread") == 0;
+	if (argc == 5 && !own_thread && strcmp(argv[4], "same-thread") != 0) {
+		fprintf(stderr, "ring_harvest_bench: mode must be vcpu-thread or same-thread, not '%s'\n", argv[4]);
 		return 2;
 	}
 	uint64_t ring_entries = strtoull(argv[1], NULL, 10);
@@ -191,9 +227,25 @@ int main(int argc, char **argv)
 	int64_t *total = calloc(rounds, sizeof(int64_t));
 	int64_t *collect = calloc(rounds, sizeof(int64_t));
 	uint64_t fetch = 0, checksum = 0;
+	struct vcpu_thread t = { .vcpu = vcpu, .run = run, .per_round = per_round };
+	pthread_t tid;
 
+	if (own_thread) {
+		if (sem_init(&t.go, 0, 0) < 0 || sem_init(&t.done, 0, 0) < 0)
+			die("sem_init");
+		if ((errno = pthread_create(&tid, NULL, vcpu_thread_main, &t)) != 0)
+			die("pthread_create");
+	}
 	for (int r = 0; r < rounds + WARMUP_ROUNDS; r++) {
-		guest_writes(vcpu, run, 0, per_round, 1);
+		if (own_thread) {
+			if (sem_post(&t.go) < 0)
+				die("sem_post");
+			while (sem_wait(&t.done) < 0)
+				if (errno != EINTR)
+					die("sem_wait");
+		} else {
+			guest_writes(vcpu, run, 0, per_round, 1);
+		}
 		int64_t t0 = now_ns();
 		uint64_t taken = 0;
 		for (;;) {
@@ -227,7 +279,8 @@ int main(int argc, char **argv)
 	}
 	qsort(total, rounds, sizeof(int64_t), cmp_i64);
 	qsort(collect, rounds, sizeof(int64_t), cmp_i64);
-	printf("RESULT c-ring-harvest %lu %ld %ld (checksum %lu)\n", per_round, (long)total[rounds / 2],
-	       (long)collect[rounds / 2], checksum);
+	printf("RESULT c-ring-harvest %lu %ld %ld (checksum %lu, %s)\n", per_round, (long)total[rounds / 2],
+	       (long)collect[rounds / 2], checksum, own_thread ? "vcpu-thread" : "same-thread");
+	/* The vCPU thread waits on go for ever; exit ends it. */
 	return 0;
 }
