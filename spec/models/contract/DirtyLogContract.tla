@@ -20,6 +20,14 @@
 (* then read; the pages of slot s it collected).  All kinds promise the   *)
 (* same thing; the kind is recorded so a behaviour says which ioctl ran.  *)
 (*                                                                         *)
+(* Kind "manual" is manual protect as user space may use it, GET and      *)
+(* CLEAR each on its own (ManualGet, ManualClear): a GET reports the      *)
+(* bitmap and clears nothing, so what it reports stays owed; a CLEAR of   *)
+(* pages P is where user space takes P (it reads them after the CLEAR),   *)
+(* so what was owed of P is discharged and a page of P must be written    *)
+(* again before it may be reported again.  Trace validation of real runs  *)
+(* uses it; the architecture models harvest with "getclear".              *)
+(*                                                                         *)
 (* The two properties are stated once, as the guard of HarvestReturn:     *)
 (*   NoLostWrite (semantics §4, a MUST): the report contains every page   *)
 (*     owed when the harvest was invoked (a write completed before the    *)
@@ -43,7 +51,7 @@ CONSTANTS
     Kinds,          \* harvest kinds in use: subset of {"get", "switch", "getclear", "ring"}
     InitiallySet    \* manual protect with KVM_DIRTY_LOG_INITIALLY_SET
 
-HarvestKindNames == {"get", "switch", "getclear", "ring"}
+HarvestKindNames == {"get", "switch", "getclear", "ring", "manual"}
 ASSUME Kinds \subseteq HarvestKindNames
 ASSUME InitiallySet \in BOOLEAN /\ (InitiallySet => Kinds = {"getclear"})
 
@@ -179,6 +187,43 @@ HarvestReturn(r) ==
     /\ op' = Idle /\ must' = {} /\ may' = {}
     /\ UNCHANGED <<loc, logging, touched, opSlot>>
 
+(***************************************************************************)
+(* Manual protect, GET and CLEAR on their own (kind "manual")             *)
+(***************************************************************************)
+
+(* KVM_GET_DIRTY_LOG with manual protect on: one step (user space is one *)
+(* thread, and a write racing it is a Touch or Write before or after).   *)
+(* NoLostWrite: every owed page is reported; Precision: every reported    *)
+(* page is owed or was touched since it was last cleared.  Nothing is     *)
+(* discharged: the bits stay set until a CLEAR.                           *)
+ManualGet(s, r) ==
+    /\ "manual" \in Kinds
+    /\ op = Idle /\ loc[s] # NoSlot /\ logging[s]
+    /\ owed[s] \subseteq r /\ r \subseteq owed[s] \cup touched[s]
+    /\ reported' = r
+    /\ UNCHANGED <<loc, logging, owed, touched, op, opSlot, must, may>>
+
+(* KVM_CLEAR_DIRTY_LOG of pages ps (the bits of its user bitmap, first    *)
+(* page added) returned 0: user space takes ps.                          *)
+ManualClear(s, ps) ==
+    /\ "manual" \in Kinds
+    /\ op = Idle /\ loc[s] # NoSlot /\ logging[s]
+    /\ owed' = [owed EXCEPT ![s] = @ \ ps]
+    /\ touched' = [touched EXCEPT ![s] = @ \ ps]
+    /\ reported' = {}
+    /\ UNCHANGED <<loc, logging, op, opSlot, must, may>>
+
+(* A bitmap allocated under KVM_DIRTY_LOG_INITIALLY_SET, named with its   *)
+(* pages ps: every one of them is owed, as NewBitmap(TRUE) makes them.    *)
+(* Trace validation names it right after the region update that          *)
+(* allocated the bitmap, since its slots differ in size and the constant  *)
+(* InitiallySet gives every slot the one page set Pages.                  *)
+InitiallySetBitmap(s, ps) ==
+    /\ "manual" \in Kinds
+    /\ op = Idle /\ loc[s] # NoSlot /\ logging[s]
+    /\ owed' = [owed EXCEPT ![s] = @ \cup ps]
+    /\ UNCHANGED <<loc, logging, touched, op, opSlot, must, may, reported>>
+
 Next ==
     \/ \E s \in Slots :
           \/ \E l \in Locations, on \in BOOLEAN : CreateSlot(s, l, on)
@@ -186,7 +231,9 @@ Next ==
           \/ \E l \in Locations : MoveSlot(s, l)
           \/ \E on \in BOOLEAN : SetLogging(s, on)
           \/ \E p \in Pages : Touch(s, p) \/ Write(s, p)
-          \/ \E k \in Kinds : HarvestInvoke(k, s) \/ HarvestFail(k, s)
+          \/ \E k \in Kinds \ {"manual"} : HarvestInvoke(k, s)
+          \/ \E k \in Kinds : HarvestFail(k, s)
+          \/ \E r \in SUBSET Pages : ManualGet(s, r) \/ ManualClear(s, r) \/ InitiallySetBitmap(s, r)
     \/ \E r \in SUBSET Pages : HarvestReturn(r)
 
 Spec == Init /\ [][Next]_vars

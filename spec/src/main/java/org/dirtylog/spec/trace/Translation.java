@@ -18,9 +18,16 @@ import java.util.regex.Pattern;
  * and the two bitmap addresses of each switch-style slot (to know which read is the cold bitmap's).
  * The mirror decides only which action to name; whether the contract allows it is TLC's question.
  *
+ * <p>Manual protect maps to the contract's kind {@code "manual"}: a GET with manual protect on is
+ * {@code ManualGet} (nothing discharged), a CLEAR that returned 0 is {@code ManualClear} of the
+ * pages its user bitmap named. A bitmap allocated under {@code KVM_DIRTY_LOG_INITIALLY_SET} (a
+ * slot created with logging, or logging turned on, while it is enabled) starts with every page of
+ * the slot set: the translation names it {@code InitiallySetBitmap} of pages {@code 0..npages-1}
+ * right after the region update (the contract's constant {@code InitiallySet} gives every slot the
+ * one page set {@code Pages}, while real slots differ in size).
+ *
  * <p>A behaviour the contract cannot express is skipped with the reason: calls that overlap in
- * time (concurrent vCPUs or writers, whose order the trace does not fix), manual protect other
- * than a GET followed by a CLEAR of exactly what it reported, the dirty ring.
+ * time (concurrent vCPUs or writers, whose order the trace does not fix) and the dirty ring.
  */
 final class Translation {
 
@@ -54,6 +61,9 @@ final class Translation {
                 case "\"invoke\"" -> "HarvestInvoke(" + f.get("k") + ", " + f.get("s") + ")";
                 case "\"fail\"" -> "HarvestFail(" + f.get("k") + ", " + f.get("s") + ")";
                 case "\"return\"" -> "HarvestReturn(" + f.get("r") + ")";
+                case "\"mget\"" -> "ManualGet(" + f.get("s") + ", " + f.get("r") + ")";
+                case "\"mclear\"" -> "ManualClear(" + f.get("s") + ", " + f.get("ps") + ")";
+                case "\"iset\"" -> "InitiallySetBitmap(" + f.get("s") + ", " + f.get("ps") + ")";
                 case "\"unobserved\"" -> "HarvestReturn(r) for some r user space did not read";
                 case "\"maybe_invoke\"" -> "HarvestInvoke(" + f.get("k") + ", " + f.get("s") + ") or HarvestFail";
                 case "\"maybe_return\"" -> "HarvestReturn(r) for some r user space did not read, if the harvest ran";
@@ -93,10 +103,10 @@ final class Translation {
     private final Map<Long, SlotMirror> mirror = new HashMap<>();
     private final Map<Long, Bitmaps> bitmaps = new HashMap<>();
     private boolean manual;
+    /** KVM_DIRTY_LOG_INITIALLY_SET is on: a bitmap allocated now starts with every page set. */
+    private boolean initiallySet;
     /** The slot of a SWITCH whose cold bitmap is not read yet, or null. */
     private Long switched;
-    /** A manual-protect GET waiting for its CLEAR: its event, or null. */
-    private JsonNode manualGet;
     private long lastReturn = Long.MIN_VALUE;
     private String currentOp = "";
 
@@ -113,10 +123,6 @@ final class Translation {
                 t.accept(e);
             }
             t.settle(Long.MAX_VALUE);
-            if (t.manualGet != null) {
-                throw new Skip("manual protect: the GET at seq " + t.manualGet.get("seq").asLong()
-                        + " is not followed by a CLEAR of what it reported");
-            }
         } catch (Skip s) {
             skipped = Optional.of(s.getMessage());
             overlapping = s instanceof Overlap;
@@ -161,10 +167,6 @@ final class Translation {
         long ret = e.path("ret").asLong();
         if (!op.equals("read_bitmap")) {
             settle(seq);
-        }
-        if (manualGet != null && !op.equals("KVM_CLEAR_DIRTY_LOG")) {
-            throw new Skip("manual protect: the GET at seq " + manualGet.get("seq").asLong()
-                    + " is not followed by a CLEAR of what it reported");
         }
         switch (op) {
             case "KVM_SET_USER_MEMORY_REGION" -> region(seq, e, ret);
@@ -223,6 +225,7 @@ final class Translation {
         mirror.put(slot, new SlotMirror(gpa, size / PAGE_SIZE, flags));
         if (was == null) {
             emit(seq, "[a |-> \"create\", s |-> " + slot + ", l |-> " + place(gpa) + ", on |-> " + bool(on) + "]");
+            initiallySetBitmap(seq, slot, on, size / PAGE_SIZE);
             return;
         }
         if (was.gpa() != gpa) {
@@ -230,9 +233,17 @@ final class Translation {
         }
         if (was.logged() != on) {
             emit(seq, "[a |-> \"logging\", s |-> " + slot + ", on |-> " + bool(on) + "]");
+            initiallySetBitmap(seq, slot, on, size / PAGE_SIZE);
         }
         if (was.gpa() == gpa && was.logged() == on) {
             emit(seq, "[a |-> \"same\"]");
+        }
+    }
+
+    /** A bitmap just allocated for {@code slot} with logging {@code on}: under INITIALLY_SET all its {@code npages} pages are set. */
+    private void initiallySetBitmap(long seq, long slot, boolean on, long npages) {
+        if (on && initiallySet && npages > 0) {
+            emit(seq, "[a |-> \"iset\", s |-> " + slot + ", ps |-> 0.." + (npages - 1) + "]");
         }
     }
 
@@ -264,13 +275,17 @@ final class Translation {
         long slot = e.get("slot").asLong();
         SlotMirror s = mirror.get(slot);
         if (manual) {
-            if (ret == 0) {
-                if (!e.hasNonNull("pages")) {
-                    throw new Skip("manual protect: the GET at seq " + seq + " was not read");
-                }
-                manualGet = e;
+            // With manual protect a GET discharges nothing: one whose result user space did not
+            // see (not read, or -EFAULT) changes nothing the contract sees.
+            if (ret == 0 && e.hasNonNull("pages")) {
+                slots.add(slot);
+                TreeSet<Long> r = numbers(e.get("pages"));
+                pages.addAll(r);
+                emit(seq, "[a |-> \"mget\", s |-> " + slot + ", r |-> {" + join(r) + "}]");
+            } else if (ret == 0 || (e.path("errno").asText().equals("EFAULT") && s != null && s.logged())) {
+                emit(seq, "[a |-> \"same\"]");
             } else {
-                emit(seq, "[a |-> \"fail\", k |-> \"getclear\", s |-> " + slot + "]");
+                emit(seq, "[a |-> \"fail\", k |-> \"manual\", s |-> " + slot + "]");
             }
             return;
         }
@@ -321,36 +336,30 @@ final class Translation {
         }
     }
 
+    /**
+     * A CLEAR that returned 0 took the pages its user bitmap named (with manual protect on or
+     * off: the kernel clears either way); one that failed changes nothing.
+     */
     private void clear(long seq, JsonNode e, long ret) {
-        if (manualGet != null) {
-            JsonNode get = manualGet;
-            manualGet = null;
-            long slot = get.get("slot").asLong();
-            if (ret == 0 && e.get("slot").asLong() == slot && e.get("first_page").asLong() == 0 && e.hasNonNull("pages")
-                    && numbers(e.get("pages")).equals(numbers(get.get("pages")))) {
-                slots.add(slot);
-                emit(get.get("seq").asLong(), "[a |-> \"invoke\", k |-> \"getclear\", s |-> " + slot + "]");
-                emit(seq, returned(get.get("pages")));
-                return;
-            }
-            throw new Skip("manual protect: the CLEAR at seq " + seq + " does not clear exactly what the GET at seq "
-                    + get.get("seq").asLong() + " reported");
+        if (ret != 0) {
+            emit(seq, "[a |-> \"same\"]");
+            return;
         }
-        if (ret == 0) {
-            throw new Skip("KVM_CLEAR_DIRTY_LOG at seq " + seq + " without the GET it clears for: not an action of the contract");
+        if (!e.hasNonNull("pages")) {
+            throw new Skip("KVM_CLEAR_DIRTY_LOG at seq " + seq + " returned 0 from a bitmap the trace could not read");
         }
-        // A CLEAR that failed changes nothing.
-        emit(seq, "[a |-> \"same\"]");
+        long slot = e.get("slot").asLong();
+        slots.add(slot);
+        TreeSet<Long> ps = numbers(e.get("pages"));
+        pages.addAll(ps);
+        emit(seq, "[a |-> \"mclear\", s |-> " + slot + ", ps |-> {" + join(ps) + "}]");
     }
 
     private void enableCap(JsonNode e, long ret) {
         if (ret == 0 && e.path("cap").asText().equals("KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2")) {
             long args0 = e.get("args0").asLong();
-            if ((args0 & INITIALLY_SET) != 0) {
-                throw new Skip("KVM_DIRTY_LOG_INITIALLY_SET (seq " + e.get("seq").asLong() + "): the contract gives every "
-                        + "slot the same page set, so a new bitmap's pages cannot be named per slot");
-            }
             manual = (args0 & MANUAL_PROTECT_ENABLE) != 0;
+            initiallySet = manual && (args0 & INITIALLY_SET) != 0;
         }
     }
 
@@ -364,6 +373,14 @@ final class Translation {
             first = false;
         }
         return b.append("}]").toString();
+    }
+
+    private static String join(TreeSet<Long> r) {
+        StringBuilder b = new StringBuilder();
+        for (long p : r) {
+            b.append(b.isEmpty() ? "" : ", ").append(p);
+        }
+        return b.toString();
     }
 
     private static TreeSet<Long> numbers(JsonNode list) {

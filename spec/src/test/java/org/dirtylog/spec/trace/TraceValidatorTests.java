@@ -104,6 +104,55 @@ class TraceValidatorTests {
                 v.message());
     }
 
+    /**
+     * Manual protect as recorded on reference-x86: GETs that clear nothing, CLEARs of pages the
+     * GET did not report (CLEAR-01), INITIALLY_SET enabled after one slot's bitmap exists and
+     * before two others' (MANUAL-04): every event is a contract step.
+     */
+    @Test
+    void manualProtectGetsClearsAndInitiallySetBitmapsConform() throws Exception {
+        Map<String, TraceValidator.Verdict> v = check(Map.of("CLEAR-01", recorded("CLEAR-01"), "MANUAL-04",
+                recorded("MANUAL-04")));
+        for (String rule : List.of("CLEAR-01", "MANUAL-04")) {
+            assertEquals("conforms", v.get(rule).outcome(), rule + ": " + v.get(rule));
+            assertEquals("trace conforms: 1 of 1 behaviour checked", v.get(rule).message(), rule);
+        }
+    }
+
+    @Test
+    void aManualGetThatLeavesOutAPageWrittenAndNotClearedIsRejectedForNoLostWrite() throws Exception {
+        // Page 63 was written at seq 4, reported at seq 6 and not cleared at seq 8 (pages 2, 5, 64, 80 were): still owed at seq 11.
+        List<String> lines = altered(recorded("CLEAR-01"), 11, "\"pages\":[0,5,63,65,70]", "\"pages\":[0,5,65,70]");
+        TraceValidator.Verdict v = check(Map.of("CLEAR-01", lines)).get("CLEAR-01");
+        assertEquals("rejected", v.outcome(), v.toString());
+        assertEquals(Optional.of(11L), v.step());
+        assertEquals("event seq 11 (KVM_GET_DIRTY_LOG) is no step of the contract: ManualGet(0, {0, 5, 65, 70}) is not "
+                + "enabled in any state the events before it lead to; NoLostWrite: page 63 owed (written and not cleared "
+                + "since) is not reported", v.message());
+    }
+
+    @Test
+    void aManualGetReportingAClearedPageNobodyWroteAgainIsRejectedForPrecision() throws Exception {
+        // Page 2 was cleared at seq 8 and not written since.
+        List<String> lines = altered(recorded("CLEAR-01"), 9, "\"pages\":[0,63,65,70]", "\"pages\":[0,2,63,65,70]");
+        TraceValidator.Verdict v = check(Map.of("CLEAR-01", lines)).get("CLEAR-01");
+        assertEquals("rejected", v.outcome(), v.toString());
+        assertEquals(Optional.of(9L), v.step());
+        assertTrue(v.message().endsWith("; Precision: page 2 reported but neither owed nor written since it was last cleared"),
+                v.message());
+    }
+
+    @Test
+    void anInitiallySetBitmapThatAGetReportsIncompleteIsRejectedForNoLostWrite() throws Exception {
+        // Slot 2 got its bitmap at seq 9 with INITIALLY_SET on: all of its 100 pages are owed at its first GET (seq 14).
+        List<String> lines = altered(recorded("MANUAL-04"), 14, "\"pages\":[0,1,2,", "\"pages\":[0,2,");
+        TraceValidator.Verdict v = check(Map.of("MANUAL-04", lines)).get("MANUAL-04");
+        assertEquals("rejected", v.outcome(), v.toString());
+        assertEquals(Optional.of(14L), v.step());
+        assertTrue(v.message().endsWith("; NoLostWrite: page 1 owed (written and not cleared since) is not reported"),
+                v.message());
+    }
+
     @Test
     void aRejectedSequenceOfTheModelRuleIsNamedByItsVmAndTheOthersDoNotHideIt() throws Exception {
         List<String> model = recorded("MODEL-01-first-six");
