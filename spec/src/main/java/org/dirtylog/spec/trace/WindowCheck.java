@@ -24,8 +24,16 @@ import java.util.TreeSet;
  *       invoked.</li>
  * </ul>
  *
+ * With manual protect on (the contract's {@code ManualGet} and {@code ManualClear}) a GET
+ * discharges nothing and a CLEAR takes the pages it names: a write whose call returned before a
+ * GET was invoked must be reported by it unless a CLEAR naming the page returned after the write
+ * began and was invoked before the GET; a reported page must have a write that began before the
+ * GET returned and completed after the last CLEAR of it (before the GET) was invoked, or be a page
+ * of an INITIALLY_SET bitmap no CLEAR has named. An INITIALLY_SET bitmap's pages count as written
+ * in the window of the region update that allocated it.
+ *
  * A rejection is therefore sound for any interleaving the windows allow. Checked in Java: this
- * is the guard of {@code HarvestReturn} read over windows, not a TLC run.
+ * is the guard of {@code HarvestReturn} (and {@code ManualGet}) read over windows, not a TLC run.
  */
 final class WindowCheck {
 
@@ -44,6 +52,10 @@ final class WindowCheck {
 
     /** A successful region update of {@code slot}: a new bitmap or none, so writes before it are not owed after it. */
     private record Update(long seq, long slot, long t0, long t1) {
+    }
+
+    /** A KVM_CLEAR_DIRTY_LOG that returned 0: user space took {@code pages} of {@code slot} in its window. */
+    private record Clear(long seq, long slot, long t0, long t1, TreeSet<Long> pages) {
     }
 
     /**
@@ -77,6 +89,12 @@ final class WindowCheck {
         List<Update> updates = new ArrayList<>();
         JsonNode pendingSwitch = null;
         long pendingCold = 0;
+        boolean manual = false;
+        boolean initiallySet = false;
+        boolean bitmapHarvests = false;
+        List<Harvest> manualGets = new ArrayList<>();
+        List<Clear> clears = new ArrayList<>();
+        List<Write> initial = new ArrayList<>();
         for (JsonNode e : events) {
             String op = e.get("op").asText();
             long seq = e.get("seq").asLong();
@@ -90,11 +108,18 @@ final class WindowCheck {
                     }
                     updates.add(new Update(seq, e.get("slot").asLong(), t0, t1));
                     long size = e.get("memory_size").asLong();
+                    SlotMirror was = slots.get(e.get("slot").asLong());
                     if (size == 0 || (e.get("flags").asLong() & 1) == 0) {
                         slots.remove(e.get("slot").asLong());
                     } else {
                         slots.put(e.get("slot").asLong(), new SlotMirror(e.get("guest_phys_addr").asLong(),
                                 size / Translation.PAGE_SIZE));
+                        if (initiallySet && was == null) {
+                            // A new bitmap (a slot created logged, or logging turned on): every page set.
+                            for (long p = 0; p < size / Translation.PAGE_SIZE; p++) {
+                                initial.add(new Write(seq, e.get("slot").asLong(), p, t0, t1, "the INITIALLY_SET bitmap"));
+                            }
+                        }
                     }
                     bitmaps.remove(e.get("slot").asLong());
                 }
@@ -135,6 +160,14 @@ final class WindowCheck {
                     }
                 }
                 case "KVM_GET_DIRTY_LOG" -> {
+                    if (manual) {
+                        // Discharges nothing: one whose result was not seen changes nothing either.
+                        if (ret == 0 && e.hasNonNull("pages")) {
+                            manualGets.add(new Harvest(seq, op, e.get("slot").asLong(), t0, t1, numbers(e.get("pages"))));
+                        }
+                        break;
+                    }
+                    bitmapHarvests = true;
                     if (ret == 0 && e.hasNonNull("pages")) {
                         harvests.add(new Harvest(seq, op, e.get("slot").asLong(), t0, t1, numbers(e.get("pages"))));
                     } else if (ret == 0 || e.path("errno").asText().equals("EFAULT")) {
@@ -142,6 +175,7 @@ final class WindowCheck {
                     }
                 }
                 case "KVM_SWITCH_DIRTY_LOG" -> {
+                    bitmapHarvests = true;
                     long slot = e.get("slot").asLong();
                     if (ret == 1) {
                         harvests.add(new Harvest(seq, op, slot, t0, t1, new TreeSet<>()));
@@ -163,10 +197,28 @@ final class WindowCheck {
                         pendingSwitch = null;
                     }
                 }
-                case "KVM_ENABLE_CAP", "KVM_CLEAR_DIRTY_LOG", "KVM_RESET_DIRTY_RINGS", "mmap_dirty_ring" -> {
+                case "KVM_ENABLE_CAP" -> {
+                    if (ret == 0 && e.path("cap").asText().equals("KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2")) {
+                        long args0 = e.get("args0").asLong();
+                        manual = (args0 & 1) != 0;
+                        initiallySet = manual && (args0 & 2) != 0;
+                    } else if (ret == 0) {
+                        throw new Translation.Skip(op + " (seq " + seq + ") of " + e.path("cap").asText()
+                                + " while vCPUs write: the dirty ring is not judged over windows");
+                    }
+                }
+                case "KVM_CLEAR_DIRTY_LOG" -> {
+                    if (ret == 0 && !e.hasNonNull("pages")) {
+                        throw new Translation.Skip("a CLEAR (seq " + seq + ") from a bitmap the trace could not read");
+                    }
                     if (ret == 0) {
-                        throw new Translation.Skip(op + " (seq " + seq + ") while vCPUs write: manual protect and the "
-                                + "dirty ring are not judged over windows");
+                        clears.add(new Clear(seq, e.get("slot").asLong(), t0, t1, numbers(e.get("pages"))));
+                    }
+                }
+                case "KVM_RESET_DIRTY_RINGS", "mmap_dirty_ring" -> {
+                    if (ret == 0) {
+                        throw new Translation.Skip(op + " (seq " + seq + ") while vCPUs write: the dirty ring is not "
+                                + "judged over windows");
                     }
                 }
                 default -> {
@@ -182,7 +234,14 @@ final class WindowCheck {
                         + "say which side of it each write fell");
             }
         }
-        return judge(slots, writes, harvests, writers, updates);
+        if (manualGets.isEmpty() && clears.isEmpty() && initial.isEmpty()) {
+            return judge(slots, writes, harvests, writers, updates);
+        }
+        if (bitmapHarvests) {
+            throw new Translation.Skip("manual-protect GETs or CLEARs and clearing harvests in one behaviour while vCPUs "
+                    + "write: the windows do not say which discharged a write");
+        }
+        return judgeManual(slots, writes, initial, manualGets, clears, writers, updates);
     }
 
     private static Outcome judge(Map<Long, SlotMirror> slots, List<Write> writes, List<Harvest> harvests,
@@ -234,6 +293,147 @@ final class WindowCheck {
             }
         }
         return new Outcome(writes.size(), harvests.size(), Optional.ofNullable(first));
+    }
+
+    /**
+     * The guards of ManualGet over windows (see the class comment), per page: its writes sorted
+     * by start, its CLEARs sorted by start, the slot's GETs sorted by start, so a trace of tens
+     * of thousands of writes and thousands of GETs is judged in about (writes + reported pages)
+     * times a logarithm.
+     */
+    private static Outcome judgeManual(Map<Long, SlotMirror> slots, List<Write> writes, List<Write> initial,
+                                       List<Harvest> gets, List<Clear> clears, List<Writer> writers, List<Update> updates) {
+        Map<List<Long>, List<Write>> writesOf = new HashMap<>();
+        for (List<Write> l : List.of(writes, initial)) {
+            for (Write w : l) {
+                writesOf.computeIfAbsent(List.of(w.slot(), w.page()), k -> new ArrayList<>()).add(w);
+            }
+        }
+        writesOf.values().forEach(l -> l.sort((a, b) -> Long.compare(a.t0(), b.t0())));
+        Map<List<Long>, List<Clear>> clearsOf = new HashMap<>();
+        for (Clear c : clears) {
+            for (long p : c.pages()) {
+                clearsOf.computeIfAbsent(List.of(c.slot(), p), k -> new ArrayList<>()).add(c);
+            }
+        }
+        clearsOf.values().forEach(l -> l.sort((a, b) -> Long.compare(a.t0(), b.t0())));
+        Map<Long, List<Harvest>> getsOf = new HashMap<>();
+        for (Harvest g : gets) {
+            getsOf.computeIfAbsent(g.slot(), k -> new ArrayList<>()).add(g);
+        }
+        getsOf.values().forEach(l -> l.sort((a, b) -> Long.compare(a.t0(), b.t0())));
+        Map<Long, long[]> updateStarts = new HashMap<>();
+        for (Update u : updates) {
+            updateStarts.merge(u.slot(), new long[] {u.t0()}, (a, b) -> {
+                long[] m = java.util.Arrays.copyOf(a, a.length + 1);
+                m[a.length] = b[0];
+                return m;
+            });
+        }
+        updateStarts.values().forEach(java.util.Arrays::sort);
+        Rejection first = null;
+        // NoLostWrite: every GET invoked after w returned, before the slot's next update and before
+        // any CLEAR of the page that returned after w began was invoked, must report the page.
+        for (Map.Entry<List<Long>, List<Write>> e : writesOf.entrySet()) {
+            long slot = e.getKey().get(0);
+            long page = e.getKey().get(1);
+            List<Harvest> hs = getsOf.getOrDefault(slot, List.of());
+            List<Clear> cs = clearsOf.getOrDefault(e.getKey(), List.of());
+            long[] us = updateStarts.getOrDefault(slot, new long[0]);
+            for (Write w : e.getValue()) {
+                long bound = firstAfter(us, w.t1());
+                for (Clear c : cs) {
+                    if (c.t1() > w.t0()) {
+                        bound = Math.min(bound, c.t0());
+                        break; // sorted by start: the first that may take w ends the span
+                    }
+                }
+                for (int k = firstGetAfter(hs, w.t1()); k < hs.size() && hs.get(k).t0() <= bound; k++) {
+                    Harvest g = hs.get(k);
+                    if (!g.pages().contains(page)) {
+                        if (first == null || g.seq() < first.seq()) {
+                            first = new Rejection(g.seq(), g.op(), "NoLostWrite: page " + page + " of slot " + slot
+                                    + ", written by " + w.actor() + (w.actor().startsWith("the INITIALLY_SET")
+                                            ? " allocated" : " in the KVM_RUN")
+                                    + " at seq " + w.seq() + ", which returned before this manual-protect GET was "
+                                    + "invoked, is not reported, and no CLEAR of it could have taken it since");
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+        // Precision: a reported page was written (or its writer ran) after its last CLEAR before the GET began.
+        Map<List<Long>, long[]> maxEnd = new HashMap<>();
+        writesOf.forEach((k, l) -> {
+            long[] m = new long[l.size()];
+            long max = Long.MIN_VALUE;
+            for (int i = 0; i < l.size(); i++) {
+                max = Math.max(max, l.get(i).t1());
+                m[i] = max;
+            }
+            maxEnd.put(k, m);
+        });
+        for (Harvest g : gets) {
+            SlotMirror s = slots.get(g.slot());
+            for (long p : g.pages()) {
+                List<Long> key = List.of(g.slot(), p);
+                long since = Long.MIN_VALUE;
+                for (Clear c : clearsOf.getOrDefault(key, List.of())) {
+                    if (c.t0() >= g.t0()) {
+                        break;
+                    }
+                    since = c.t0();
+                }
+                List<Write> ws = writesOf.getOrDefault(key, List.of());
+                int last = -1;
+                for (int lo = 0, hi = ws.size() - 1; lo <= hi; ) {
+                    int mid = (lo + hi) >>> 1;
+                    if (ws.get(mid).t0() < g.t1()) {
+                        last = mid;
+                        lo = mid + 1;
+                    } else {
+                        hi = mid - 1;
+                    }
+                }
+                boolean written = last >= 0 && maxEnd.get(key)[last] > since;
+                long gpa = s == null ? -1 : s.gpa() + p * Translation.PAGE_SIZE;
+                long from = since;
+                boolean covered = s != null && writers.stream().anyMatch(wr -> gpa >= wr.firstGpa()
+                        && gpa < wr.firstGpa() + wr.pages() * Translation.PAGE_SIZE && wr.t0() < g.t1() && wr.t1() > from);
+                if (!written && !covered && (first == null || g.seq() < first.seq())) {
+                    first = new Rejection(g.seq(), g.op(), "Precision: page " + p + " of slot " + g.slot()
+                            + " reported by a manual-protect GET, but no write of it began before the GET returned and "
+                            + "completed after the last CLEAR of it was invoked");
+                }
+            }
+        }
+        return new Outcome(writes.size(), gets.size() + clears.size(), Optional.ofNullable(first));
+    }
+
+    /** Returns the smallest of the sorted {@code starts} greater than {@code t}, or Long.MAX_VALUE. */
+    private static long firstAfter(long[] starts, long t) {
+        for (long x : starts) {
+            if (x > t) {
+                return x;
+            }
+        }
+        return Long.MAX_VALUE;
+    }
+
+    /** Returns the index of the first of the GETs (sorted by start) invoked after {@code t}. */
+    private static int firstGetAfter(List<Harvest> hs, long t) {
+        int lo = 0;
+        int hi = hs.size();
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (hs.get(mid).t0() > t) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        return lo;
     }
 
     private static TreeSet<Long> numbers(JsonNode list) {

@@ -153,6 +153,33 @@ class TraceValidatorTests {
                 v.message());
     }
 
+    /**
+     * Manual protect while two vCPUs write at once (a hand-made trace): judged over the call
+     * windows, a GET after a CLEAR of page 0 must still report page 1, written and never
+     * cleared, and may not report page 0, cleared and not written again.
+     */
+    @Test
+    void manualProtectWithConcurrentWritesIsJudgedOverWindowsForBothGuards() throws Exception {
+        List<String> lines = recorded("MANUAL-windows");
+        TraceValidator.Verdict ok = check(Map.of("CLEAR-09", lines)).get("CLEAR-09");
+        assertEquals("conforms", ok.outcome(), ok.toString());
+        assertTrue(ok.message().contains("over their recorded windows"), ok.message());
+
+        TraceValidator.Verdict lost = check(Map.of("CLEAR-09", altered(lines, 8, "\"pages\":[1,2,3]", "\"pages\":[2,3]")))
+                .get("CLEAR-09");
+        assertEquals("rejected", lost.outcome(), lost.toString());
+        assertEquals(Optional.of(8L), lost.step());
+        assertTrue(lost.message().contains("NoLostWrite: page 1 of slot 0, written by vcpu1 in the KVM_RUN at seq 3"),
+                lost.message());
+
+        TraceValidator.Verdict imprecise = check(Map.of("CLEAR-09",
+                altered(lines, 8, "\"pages\":[1,2,3]", "\"pages\":[0,1,2,3]"))).get("CLEAR-09");
+        assertEquals("rejected", imprecise.outcome(), imprecise.toString());
+        assertEquals(Optional.of(8L), imprecise.step());
+        assertTrue(imprecise.message().contains("Precision: page 0 of slot 0 reported by a manual-protect GET"),
+                imprecise.message());
+    }
+
     @Test
     void aRejectedSequenceOfTheModelRuleIsNamedByItsVmAndTheOthersDoNotHideIt() throws Exception {
         List<String> model = recorded("MODEL-01-first-six");
