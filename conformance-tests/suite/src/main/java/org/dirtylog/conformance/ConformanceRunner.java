@@ -108,8 +108,33 @@ public final class ConformanceRunner {
         worker.start();
         Duration timeout = options.timeoutFor(rule);
         try {
-            RuleResult r = outcome.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-            return withTrace(withSeconds(r, t0), scenario.get());
+            // Hung means no call returned on the rule's thread for a whole timeout; a rule that
+            // keeps returning calls is slow (a loaded machine), and may run up to maxRunFor.
+            long started = System.nanoTime();
+            long longest = options.maxRunFor(rule).toNanos();
+            while (true) {
+                Scenario s = scenario.get();
+                long now = System.nanoTime();
+                long last = s == null ? 0 : s.lastCallReturnedOnRuleThread();
+                long quietSince = last != 0 && last - started > 0 ? last : started;
+                long hungAt = quietSince + timeout.toNanos();
+                if (now - hungAt >= 0) {
+                    throw new TimeoutException("timed out after " + seconds(timeout) + " s" + (quietSince > started
+                            ? " without a returned call (the rule ran " + seconds(Duration.ofNanos(now - started)) + " s)"
+                            : "") + ": the backend did not return");
+                }
+                if (now - started >= longest) {
+                    throw new TimeoutException("still running after " + seconds(Duration.ofNanos(now - started)) + " s ("
+                            + RunOptions.PROGRESS_TIMEOUTS + " times its timeout of " + seconds(timeout)
+                            + " s) while its calls kept returning");
+                }
+                try {
+                    RuleResult r = outcome.get(Math.min(hungAt, started + longest) - now, TimeUnit.NANOSECONDS);
+                    return withTrace(withSeconds(r, t0), scenario.get());
+                } catch (TimeoutException e) {
+                    // look again: a call may have returned meanwhile
+                }
+            }
         } catch (TimeoutException e) {
             leftThreadsRunning = true;
             worker.interrupt();
@@ -117,8 +142,8 @@ public final class ConformanceRunner {
                 scenario.get().perturbation().off();
             }
             closeQuietly(scenario.get());
-            return withTrace(result(rule, Verdict.ERROR, "timed out after " + String.format(Locale.ROOT, "%.1f", timeout.toMillis() / 1000.0)
-                    + " s: the backend did not return (the run went on; the hung thread was abandoned)", scenario.get(), t0),
+            return withTrace(result(rule, Verdict.ERROR, e.getMessage()
+                    + " (the run went on; the hung thread was abandoned)", scenario.get(), t0),
                     scenario.get());
         } catch (InterruptedException e) {
             leftThreadsRunning = true;
@@ -128,6 +153,10 @@ public final class ConformanceRunner {
         } catch (ExecutionException e) {
             return result(rule, Verdict.ERROR, describe(e.getCause()), scenario.get(), t0);
         }
+    }
+
+    private static String seconds(Duration d) {
+        return String.format(Locale.ROOT, "%.1f", d.toMillis() / 1000.0);
     }
 
     private RuleResult execute(DirtyLogBackend backend, Rule rule, long seed, AtomicReference<Scenario> scenario) {

@@ -97,4 +97,16 @@ public record RunOptions(long seed, Optional<String> rules, Optional<Duration> t
     public Duration timeoutFor(Rule rule) {
         return timeout.orElseGet(() -> Duration.ofMillis((long) (rule.timeout().toMillis() * Math.max(1.0, effort))));
     }
+
+    /**
+     * How many of its timeouts a rule may run while it keeps making progress: a rule is hung
+     * when no call returns on its thread for one {@link #timeoutFor} (a loaded machine slows a
+     * rule's fixed work, it does not stop it), and stopped at this many timeouts in any case.
+     */
+    public static final int PROGRESS_TIMEOUTS = 10;
+
+    /** Returns the longest {@code rule} may run while making progress: {@link #PROGRESS_TIMEOUTS} of its timeouts. */
+    public Duration maxRunFor(Rule rule) {
+        return timeoutFor(rule).multipliedBy(PROGRESS_TIMEOUTS);
+    }
 }

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.atomic.AtomicLong;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.function.Consumer;
 import org.dirtylog.spi.BackendVcpu;
@@ -99,6 +100,9 @@ public final class Scenario implements AutoCloseable {
     private final TraceLog trace;
     /** This VM's behaviour number in the trace: 0 for the rule's VM, 1.. for forks. */
     private final int behaviour;
+    /** The thread the rule runs on (the one that built the rule's scenario) and when a call last returned on it. */
+    private final Thread ruleThread;
+    private final AtomicLong lastRuleThreadCall;
     /** Pages of each slot id as the last successful KVM_SET_USER_MEMORY_REGION gave it, to read GET buffers for the trace. */
     private final Map<Integer, Long> slotPages = new ConcurrentHashMap<>();
 
@@ -119,6 +123,8 @@ public final class Scenario implements AutoCloseable {
         this.parent = null;
         this.trace = options.trace() ? new TraceLog() : null;
         this.behaviour = 0;
+        this.ruleThread = Thread.currentThread();
+        this.lastRuleThreadCall = new AtomicLong();
     }
 
     private Scenario(Scenario parent, BackendVm vm) {
@@ -135,6 +141,8 @@ public final class Scenario implements AutoCloseable {
         this.parent = parent;
         this.trace = parent.trace;
         this.behaviour = trace != null ? trace.newBehaviour() : 0;
+        this.ruleThread = parent.ruleThread;
+        this.lastRuleThreadCall = parent.lastRuleThreadCall;
     }
 
     /** Returns the backend's capabilities. */
@@ -184,6 +192,19 @@ public final class Scenario implements AutoCloseable {
 
     private void record(String actor, String call, String result) {
         recorder.record(actor, call, result);
+        if (Thread.currentThread() == ruleThread) {
+            long now = System.nanoTime();
+            lastRuleThreadCall.set(now == 0 ? 1 : now); // 0 means "no call yet"
+        }
+    }
+
+    /**
+     * Returns when (System.nanoTime) a backend call last returned on the thread that runs the
+     * rule (forks included), or 0 before any: the runner's sign that a slow rule is still alive
+     * (see {@link RunOptions#PROGRESS_TIMEOUTS}).
+     */
+    long lastCallReturnedOnRuleThread() {
+        return lastRuleThreadCall.get();
     }
 
     /** Returns the rule's trace so far, or null without {@code --trace}. */

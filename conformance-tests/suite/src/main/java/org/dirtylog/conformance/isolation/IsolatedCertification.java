@@ -103,7 +103,7 @@ public final class IsolatedCertification {
                     Optional<JsonNode> next = child.next(Duration.ofNanos(deadline - System.nanoTime()));
                     if (next.isEmpty()) {
                         silent = System.nanoTime() >= phaseDeadline && current != null
-                                ? "the rule ran past its timeout of " + seconds(options.timeoutFor(rule(rules, current)))
+                                ? "the rule ran past its longest run of " + seconds(options.maxRunFor(rule(rules, current)))
                                         + " plus " + seconds(limits.watchdog()) + " and its JVM was killed"
                                 : System.nanoTime() >= phaseDeadline
                                         ? "the call ran past the metadata timeout of " + seconds(limits.metadataTimeout())
@@ -133,7 +133,7 @@ public final class IsolatedCertification {
                         case "rule-started" -> {
                             current = e.get("id").asText();
                             ruleStart = last;
-                            phaseDeadline = last + options.timeoutFor(rule(rules, current)).toNanos()
+                            phaseDeadline = last + options.maxRunFor(rule(rules, current)).toNanos()
                                     + CLOSE_GRACE.toNanos() + limits.watchdog().toNanos();
                         }
                         case "rule-result" -> {
