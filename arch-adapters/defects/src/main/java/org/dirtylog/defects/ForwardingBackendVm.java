@@ -12,12 +12,14 @@ import org.dirtylog.spi.UserMemory;
  * A VM that forwards every ioctl to a correct VM; a defect at the ioctl boundary overrides the
  * one call it breaks. Every method of {@link BackendVm}, default ones included, is forwarded
  * ({@code DefectTests} checks it), so the broken VM differs from the correct one in that call only.
+ * Public for the self-test's broken backends, which are built the same way.
  */
-abstract class ForwardingBackendVm implements BackendVm {
+public abstract class ForwardingBackendVm implements BackendVm {
 
-    final BackendVm delegate;
+    /** The correct VM every call goes to unless a subclass overrides it. */
+    protected final BackendVm delegate;
 
-    ForwardingBackendVm(BackendVm delegate) {
+    protected ForwardingBackendVm(BackendVm delegate) {
         this.delegate = delegate;
     }
 

@@ -39,7 +39,7 @@ final class BrokenBackends {
 
         @Override
         public IoctlResult<Integer> setUserMemoryRegion(MemoryRegion region) {
-            IoctlResult<Integer> r = d.setUserMemoryRegion(region);
+            IoctlResult<Integer> r = delegate.setUserMemoryRegion(region);
             if (r.isOk()) {
                 if (region.memorySize() == 0) {
                     npages.remove(region.slot());
@@ -53,7 +53,7 @@ final class BrokenBackends {
         /** Returns a page of the delegate's user memory to harvest into first. */
         synchronized UserMemory scratch() {
             if (scratch == null) {
-                scratch = d.mmap(KvmApi.PAGE_SIZE).value();
+                scratch = delegate.mmap(KvmApi.PAGE_SIZE).value();
             }
             return scratch;
         }
@@ -67,7 +67,7 @@ final class BrokenBackends {
                 return new Vm(vm) {
                     @Override
                     public IoctlResult<Integer> getDirtyLog(int slot, long dirtyBitmap) {
-                        IoctlResult<Integer> r = d.getDirtyLog(slot, dirtyBitmap);
+                        IoctlResult<Integer> r = delegate.getDirtyLog(slot, dirtyBitmap);
                         return Errno.ENOENT.equals(r.errnoOrNull()) ? IoctlResult.err(Errno.EINVAL) : r;
                     }
                 };
@@ -83,10 +83,10 @@ final class BrokenBackends {
                 return new Vm(vm) {
                     @Override
                     public IoctlResult<Integer> getDirtyLog(int slot, long dirtyBitmap) {
-                        if (slot >= 0 && slot < 0x10000 && !d.accessUser(dirtyBitmap, 8).isOk()) {
+                        if (slot >= 0 && slot < 0x10000 && !delegate.accessUser(dirtyBitmap, 8).isOk()) {
                             return IoctlResult.err(Errno.EFAULT);
                         }
-                        return d.getDirtyLog(slot, dirtyBitmap);
+                        return delegate.getDirtyLog(slot, dirtyBitmap);
                     }
                 };
             }
@@ -101,7 +101,7 @@ final class BrokenBackends {
                 return new Vm(vm) {
                     @Override
                     public IoctlResult<Integer> getDirtyLog(int slot, long dirtyBitmap) {
-                        IoctlResult<Integer> r = d.getDirtyLog(slot, dirtyBitmap);
+                        IoctlResult<Integer> r = delegate.getDirtyLog(slot, dirtyBitmap);
                         while (r.isOk()) {
                             try {
                                 Thread.sleep(Long.MAX_VALUE);
@@ -155,10 +155,10 @@ final class BrokenBackends {
                     public IoctlResult<Integer> getDirtyLog(int slot, long dirtyBitmap) {
                         Long n = npages.get(slot);
                         if (n == null) {
-                            return d.getDirtyLog(slot, dirtyBitmap);
+                            return delegate.getDirtyLog(slot, dirtyBitmap);
                         }
                         UserMemory tmp = scratch();
-                        IoctlResult<Integer> r = d.getDirtyLog(slot, tmp.address());
+                        IoctlResult<Integer> r = delegate.getDirtyLog(slot, tmp.address());
                         long bytes = KvmApi.dirtyBitmapBytes(n);
                         if (!r.isOk()) {
                             return r;
@@ -171,7 +171,7 @@ final class BrokenBackends {
                         if (clean) {
                             return r;
                         }
-                        IoctlResult<MemorySegment> out = d.accessUser(dirtyBitmap, bytes);
+                        IoctlResult<MemorySegment> out = delegate.accessUser(dirtyBitmap, bytes);
                         if (!out.isOk()) {
                             return IoctlResult.err(Errno.EFAULT);
                         }
@@ -191,11 +191,11 @@ final class BrokenBackends {
                 return new SizedVm(vm) {
                     @Override
                     public IoctlResult<Integer> getDirtyLog(int slot, long dirtyBitmap) {
-                        IoctlResult<Integer> r = d.getDirtyLog(slot, dirtyBitmap);
+                        IoctlResult<Integer> r = delegate.getDirtyLog(slot, dirtyBitmap);
                         Long n = npages.get(slot);
                         if (r.isOk() && n != null && n % 64 != 0) {
                             long bytes = KvmApi.dirtyBitmapBytes(n);
-                            MemorySegment out = d.accessUser(dirtyBitmap, bytes).value();
+                            MemorySegment out = delegate.accessUser(dirtyBitmap, bytes).value();
                             long last = out.get(LE_LONG, bytes - 8);
                             out.set(LE_LONG, bytes - 8, last | (-1L << (n % 64)));
                         }
@@ -220,7 +220,7 @@ final class BrokenBackends {
                         IoctlResult<Integer> r = super.setUserMemoryRegion(region);
                         if (r.isOk() && old != null && region.memorySize() != 0 && old != region.guestPhysAddr()
                                 && (region.flags() & KvmApi.KVM_MEM_LOG_DIRTY_PAGES) != 0) {
-                            d.getDirtyLog(region.slot(), scratch().address());
+                            delegate.getDirtyLog(region.slot(), scratch().address());
                         }
                         if (r.isOk()) {
                             if (region.memorySize() == 0) {
@@ -275,7 +275,7 @@ final class BrokenBackends {
                 return new Vm(vm) {
                     @Override
                     public IoctlResult<Integer> switchDirtyLog(int slot) {
-                        IoctlResult<Integer> r = d.switchDirtyLog(slot);
+                        IoctlResult<Integer> r = delegate.switchDirtyLog(slot);
                         return r.isOk() && r.value() == 1 ? IoctlResult.ok(0) : r;
                     }
                 };
@@ -291,7 +291,7 @@ final class BrokenBackends {
                 return new Vm(vm) {
                     @Override
                     public IoctlResult<Integer> switchDirtyLog(int slot) {
-                        IoctlResult<Integer> r = d.switchDirtyLog(slot);
+                        IoctlResult<Integer> r = delegate.switchDirtyLog(slot);
                         return Errno.ENOENT.equals(r.errnoOrNull()) ? IoctlResult.err(Errno.EINVAL) : r;
                     }
                 };
@@ -307,10 +307,10 @@ final class BrokenBackends {
                 return new Vm(vm) {
                     @Override
                     public IoctlResult<Integer> getUserDirtyLogAddr(long argp) {
-                        if (!d.accessUser(argp, KvmApi.USER_DIRTY_LOG_SIZE).isOk()) {
+                        if (!delegate.accessUser(argp, KvmApi.USER_DIRTY_LOG_SIZE).isOk()) {
                             return IoctlResult.err(Errno.ENOENT);
                         }
-                        return d.getUserDirtyLogAddr(argp);
+                        return delegate.getUserDirtyLogAddr(argp);
                     }
                 };
             }

@@ -2,6 +2,7 @@ package org.dirtylog.selftest;
 
 import java.lang.foreign.MemorySegment;
 import java.util.List;
+import org.dirtylog.defects.ForwardingBackendVm;
 import org.dirtylog.spi.Availability;
 import org.dirtylog.spi.BackendVcpu;
 import org.dirtylog.spi.BackendVm;
@@ -61,87 +62,21 @@ class ForwardingBackend implements DirtyLogBackend {
         return new Vm(vm);
     }
 
-    /** Forwards every VM call. */
-    static class Vm implements BackendVm {
-        final BackendVm d;
+    /** Forwards every VM call (defects' {@link ForwardingBackendVm}), wrapping the vCPUs it creates. */
+    static class Vm extends ForwardingBackendVm {
 
         Vm(BackendVm d) {
-            this.d = d;
-        }
-
-        @Override
-        public IoctlResult<Integer> checkExtension(long capability) {
-            return d.checkExtension(capability);
-        }
-
-        @Override
-        public IoctlResult<UserMemory> mmap(long length) {
-            return d.mmap(length);
-        }
-
-        @Override
-        public IoctlResult<Integer> munmap(UserMemory memory) {
-            return d.munmap(memory);
-        }
-
-        @Override
-        public IoctlResult<MemorySegment> accessUser(long address, long length) {
-            return d.accessUser(address, length);
-        }
-
-        @Override
-        public IoctlResult<Integer> setUserMemoryRegion(MemoryRegion region) {
-            return d.setUserMemoryRegion(region);
-        }
-
-        @Override
-        public IoctlResult<Integer> getDirtyLog(int slot, long dirtyBitmap) {
-            return d.getDirtyLog(slot, dirtyBitmap);
-        }
-
-        @Override
-        public IoctlResult<Integer> getUserDirtyLogAddr(long argp) {
-            return d.getUserDirtyLogAddr(argp);
-        }
-
-        @Override
-        public IoctlResult<Integer> switchDirtyLog(int slot) {
-            return d.switchDirtyLog(slot);
-        }
-
-        @Override
-        public IoctlResult<Integer> enableManualDirtyLogProtect(int flags, long args0) {
-            return d.enableManualDirtyLogProtect(flags, args0);
-        }
-
-        @Override
-        public IoctlResult<Integer> clearDirtyLog(ClearDirtyLog log) {
-            return d.clearDirtyLog(log);
-        }
-
-        @Override
-        public IoctlResult<Integer> enableDirtyLogRing(int capability, int flags, long args0) {
-            return d.enableDirtyLogRing(capability, flags, args0);
-        }
-
-        @Override
-        public IoctlResult<Integer> resetDirtyRings() {
-            return d.resetDirtyRings();
+            super(d);
         }
 
         @Override
         public IoctlResult<BackendVcpu> createVcpu(int id) {
-            return d.createVcpu(id).map(this::wrap);
+            return delegate.createVcpu(id).map(this::wrap);
         }
 
         /** Returns the vCPU wrapper; broken backends return a subclass of {@link Vcpu}. */
         BackendVcpu wrap(BackendVcpu vcpu) {
             return vcpu;
-        }
-
-        @Override
-        public void close() {
-            d.close();
         }
     }
 

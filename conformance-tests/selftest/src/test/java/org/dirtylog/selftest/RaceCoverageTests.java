@@ -94,11 +94,11 @@ class RaceCoverageTests {
                 return new BrokenBackends.SizedVm(vm) {
                     @Override
                     public IoctlResult<Integer> getDirtyLog(int slot, long dirtyBitmap) {
-                        IoctlResult<Integer> r = d.getDirtyLog(slot, dirtyBitmap);
+                        IoctlResult<Integer> r = delegate.getDirtyLog(slot, dirtyBitmap);
                         for (Map.Entry<Integer, Long> other : npages.entrySet()) {
                             if (other.getKey() != slot) {
                                 UserMemory scratch = scratchFor(other.getValue());
-                                d.getDirtyLog(other.getKey(), scratch.address());
+                                delegate.getDirtyLog(other.getKey(), scratch.address());
                             }
                         }
                         return r;
@@ -108,7 +108,7 @@ class RaceCoverageTests {
 
                     private UserMemory scratchFor(long pages) {
                         long bytes = (KvmApi.dirtyBitmapBytes(pages) + KvmApi.PAGE_SIZE - 1) & -KvmApi.PAGE_SIZE;
-                        return scratch.computeIfAbsent(bytes, b -> d.mmap(b).value());
+                        return scratch.computeIfAbsent(bytes, b -> delegate.mmap(b).value());
                     }
                 };
             }
@@ -125,8 +125,8 @@ class RaceCoverageTests {
                 return new Vm(vm) {
                     @Override
                     public IoctlResult<Integer> getDirtyLog(int slot, long dirtyBitmap) {
-                        int nr = d.checkExtension(KvmApi.KVM_CAP_NR_MEMSLOTS).value();
-                        return bad.test(slot, nr) ? IoctlResult.err(Errno.EINVAL) : d.getDirtyLog(slot, dirtyBitmap);
+                        int nr = delegate.checkExtension(KvmApi.KVM_CAP_NR_MEMSLOTS).value();
+                        return bad.test(slot, nr) ? IoctlResult.err(Errno.EINVAL) : delegate.getDirtyLog(slot, dirtyBitmap);
                     }
                 };
             }

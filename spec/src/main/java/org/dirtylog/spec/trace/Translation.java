@@ -366,16 +366,11 @@ final class Translation {
     private String returned(JsonNode list) {
         TreeSet<Long> r = numbers(list);
         pages.addAll(r);
-        StringBuilder b = new StringBuilder("[a |-> \"return\", r |-> {");
-        boolean first = true;
-        for (long p : r) {
-            b.append(first ? "" : ", ").append(p);
-            first = false;
-        }
-        return b.append("}]").toString();
+        return "[a |-> \"return\", r |-> {" + join(r) + "}]";
     }
 
-    private static String join(TreeSet<Long> r) {
+    /** Returns the numbers as a TLA+ set's elements, {@code 1, 2, 3}. */
+    static String join(TreeSet<Long> r) {
         StringBuilder b = new StringBuilder();
         for (long p : r) {
             b.append(b.isEmpty() ? "" : ", ").append(p);

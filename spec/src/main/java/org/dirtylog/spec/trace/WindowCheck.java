@@ -281,9 +281,7 @@ final class WindowCheck {
                 for (long p : h.pages()) {
                     boolean written = byPage.getOrDefault(List.of(h.slot(), p), List.of()).stream()
                             .anyMatch(w -> w.t0() < h.t1() && w.t1() > since);
-                    long gpa = s == null ? -1 : s.gpa() + p * Translation.PAGE_SIZE;
-                    boolean covered = s != null && writers.stream().anyMatch(wr -> gpa >= wr.firstGpa()
-                            && gpa < wr.firstGpa() + wr.pages() * Translation.PAGE_SIZE && wr.t0() < h.t1() && wr.t1() > since);
+                    boolean covered = covered(writers, s, p, since, h.t1());
                     if (!written && !covered && (first == null || h.seq() < first.seq())) {
                         first = new Rejection(h.seq(), h.op(), "Precision: page " + p + " of slot " + h.slot()
                                 + " reported, but no write of it began before this harvest returned and completed after "
@@ -397,10 +395,7 @@ final class WindowCheck {
                     }
                 }
                 boolean written = last >= 0 && maxEnd.get(key)[last] > since;
-                long gpa = s == null ? -1 : s.gpa() + p * Translation.PAGE_SIZE;
-                long from = since;
-                boolean covered = s != null && writers.stream().anyMatch(wr -> gpa >= wr.firstGpa()
-                        && gpa < wr.firstGpa() + wr.pages() * Translation.PAGE_SIZE && wr.t0() < g.t1() && wr.t1() > from);
+                boolean covered = covered(writers, s, p, since, g.t1());
                 if (!written && !covered && (first == null || g.seq() < first.seq())) {
                     first = new Rejection(g.seq(), g.op(), "Precision: page " + p + " of slot " + g.slot()
                             + " reported by a manual-protect GET, but no write of it began before the GET returned and "
@@ -409,6 +404,16 @@ final class WindowCheck {
             }
         }
         return new Outcome(writes.size(), gets.size() + clears.size(), Optional.ofNullable(first));
+    }
+
+    /** Returns true when a running writer could have written page {@code page} of slot {@code s} between {@code since} and {@code until}. */
+    private static boolean covered(List<Writer> writers, SlotMirror s, long page, long since, long until) {
+        if (s == null) {
+            return false;
+        }
+        long gpa = s.gpa() + page * Translation.PAGE_SIZE;
+        return writers.stream().anyMatch(wr -> gpa >= wr.firstGpa() && gpa < wr.firstGpa() + wr.pages() * Translation.PAGE_SIZE
+                && wr.t0() < until && wr.t1() > since);
     }
 
     /** Returns the smallest of the sorted {@code starts} greater than {@code t}, or Long.MAX_VALUE. */

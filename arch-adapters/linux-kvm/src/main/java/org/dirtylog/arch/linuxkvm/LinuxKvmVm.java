@@ -246,7 +246,7 @@ final class LinuxKvmVm implements BackendVm {
     @Override
     public IoctlResult<Integer> getDirtyLog(int slot, long dirtyBitmap) {
         if (reserved(slot)) {
-            return IoctlResult.err(ringEnabled() ? Errno.ENXIO : Errno.EINVAL);
+            return reservedSlot();
         }
         // The read lock keeps the slot's size and the buffer's mapping as checked until the ioctl
         // returns: a concurrent munmap or slot re-creation would otherwise let the copy land in
@@ -298,8 +298,7 @@ final class LinuxKvmVm implements BackendVm {
     @Override
     public IoctlResult<Integer> clearDirtyLog(ClearDirtyLog log) {
         if (reserved(log.slot())) {
-            // As the kernel answers a slot id past the user's range: -ENXIO comes first in ring mode.
-            return IoctlResult.err(ringEnabled() ? Errno.ENXIO : Errno.EINVAL);
+            return reservedSlot();
         }
         // As for GET: no munmap of the bitmap's mapping while the kernel may read it.
         memoryLock.readLock().lock();
@@ -313,6 +312,15 @@ final class LinuxKvmVm implements BackendVm {
 
     private synchronized boolean ringEnabled() {
         return ringBytes != 0;
+    }
+
+    /**
+     * The answer of GET and CLEAR for the slot the backend keeps for its guest code: what the
+     * kernel answers for a slot id past the user's range, -EINVAL, or -ENXIO in ring mode (the
+     * kernel checks {@code kvm_use_dirty_bitmap} first).
+     */
+    private IoctlResult<Integer> reservedSlot() {
+        return IoctlResult.err(ringEnabled() ? Errno.ENXIO : Errno.EINVAL);
     }
 
     private boolean reserved(int slot) {
