@@ -8,9 +8,11 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.dirtylog.spi.BackendVcpu;
 import org.dirtylog.spi.BackendVm;
@@ -26,7 +28,11 @@ import org.junit.jupiter.api.TestReporter;
  * write, and a harvest) leaves the process with the same open descriptors, the same threads and
  * the same anonymous mapped bytes: one leaked VM would keep 4 fds, a thread and more than 1 MiB;
  * even a 4 KiB anonymous leak per VM (which merges into a neighbouring mapping, so the mapping
- * count barely moves) adds 4000 KiB, far above the 256 KiB allowed.
+ * count barely moves) adds 1000 KiB to each quarter of the run, far above the 256 KiB allowed.
+ * The anonymous bytes are judged by the quarter that grew least: a leak grows every quarter,
+ * while the JVM maps a thread stack now and then on its own (a compiler or GC thread started
+ * under CPU load; glibc keeps an exited thread's 1 MiB stack mapped for reuse), which the first
+ * loaded run of the whole test command caught as "grew by 1024 KiB" with no VM leaking.
  */
 class ResourceReleaseTests {
 
@@ -49,26 +55,34 @@ class ResourceReleaseTests {
         settle(0, Long.MAX_VALUE);
         long fdsBefore = openFds();
         long threadsBefore = threads();
-        long anonymousBefore = anonymousBytes();
 
-        for (int i = 0; i < VMS; i++) {
-            cycle();
+        long[] quarterGrowth = new long[QUARTERS];
+        for (int q = 0; q < QUARTERS; q++) {
+            long anonymousBefore = anonymousBytes();
+            for (int i = 0; i < VMS / QUARTERS; i++) {
+                cycle();
+            }
+            quarterGrowth[q] = anonymousBytes() - anonymousBefore;
         }
         // A vCPU thread is joined by close() but its kernel task may take a moment to exit.
         settle(0, threadsBefore + JVM_THREAD_TOLERANCE);
 
         long vcpuThreads = vcpuThreads();
         long threadsGrown = threads() - threadsBefore;
-        long anonymousGrown = anonymousBytes() - anonymousBefore;
+        long leastGrowth = Arrays.stream(quarterGrowth).min().orElseThrow();
+        String quarters = Arrays.stream(quarterGrowth).mapToObj(g -> (g >> 10) + " KiB")
+                .collect(Collectors.joining(", "));
         reporter.publishEntry("growth after " + VMS + " VMs", "fds " + (openFds() - fdsBefore) + ", threads "
-                + threadsGrown + " (vCPU threads alive " + vcpuThreads + "), anonymous mappings "
-                + (anonymousGrown >> 10) + " KiB");
+                + threadsGrown + " (vCPU threads alive " + vcpuThreads + "), anonymous mappings per quarter " + quarters);
         assertEquals(fdsBefore, openFds(), "open file descriptors");
         assertEquals(0, vcpuThreads, "vCPU threads still alive");
         assertTrue(threadsGrown <= JVM_THREAD_TOLERANCE, "threads grew by " + threadsGrown);
-        assertTrue(anonymousGrown < ANONYMOUS_GROWTH_LIMIT,
-                "anonymous mappings grew by " + (anonymousGrown >> 10) + " KiB");
+        assertTrue(leastGrowth < ANONYMOUS_GROWTH_LIMIT,
+                "anonymous mappings grew in every quarter of " + VMS / QUARTERS + " VMs: " + quarters);
     }
+
+    /** The run is judged per quarter of its VMs (see the class comment). */
+    private static final int QUARTERS = 4;
 
     @Test
     void closingVmsWithMappedDirtyRingsUnmapsTheRingsAndReleasesTheVcpus() throws InterruptedException {
