@@ -187,13 +187,27 @@ final class DirtyRingChecks {
         s.write(0, a, aPages);
         if (other == 0) {
             expectRing(s, c, 0, a, aPages);
+            reset(s, "vcpu0's ring");
             s.write(0, b, bPages);
             expectRing(s, c, 0, b, bPages);
+            reset(s, "vcpu0's ring again");
         } else {
             s.write(other, b, bPages);
             expectRing(s, c, 0, a, aPages);
             expectRing(s, c, other, b, bPages);
+            reset(s, "both rings");
         }
+    }
+
+    /**
+     * Ends a harvest of every vCPU's ring with {@code KVM_RESET_DIRTY_RINGS}, as api.rst asks:
+     * the rules that look at entries still complete their harvests, so a traced run of them is
+     * whole ring harvests the contract can judge ({@code certify --trace}).
+     */
+    private static void reset(Scenario s, String collected) {
+        IoctlResult<Integer> r = s.resetDirtyRings();
+        Expect.that(r.isOk(), "KVM_RESET_DIRTY_RINGS after collecting " + collected, "the number of entries reset",
+                CallText.show(r));
     }
 
     /**
@@ -231,14 +245,17 @@ final class DirtyRingChecks {
         s.write(0, plain, 1, 2, 3);
         s.write(0, logged, 4);
         expectRing(s, c, 0, logged, 4);
+        reset(s, "vcpu0's ring");
         Expect.value(s.setUserMemoryRegion(plain.region().withFlags(KvmApi.KVM_MEM_LOG_DIRTY_PAGES)), 0,
                 "turning logging on for slot " + plain.id());
         s.write(0, plain, 5);
         expectRing(s, c, 0, plain, 5);
+        reset(s, "vcpu0's ring");
         Expect.value(s.setUserMemoryRegion(plain.region()), 0, "turning logging off again");
         s.write(0, plain, 6);
         s.write(0, logged, 7);
         expectRing(s, c, 0, logged, 7);
+        reset(s, "vcpu0's ring");
     }
 
     // ---- RING-07 ---------------------------------------------------------------------------------

@@ -104,7 +104,9 @@ final class RingCollector {
      */
     List<Harvested> collect(int vcpu, int harvest) {
         MemorySegment m = map(vcpu);
+        long t0 = s.traceClock();
         long index = fetch.get(vcpu);
+        long from = index;
         List<Harvested> taken = new ArrayList<>();
         while (true) {
             long position = DirtyGfn.position(index, ring.entries());
@@ -117,6 +119,7 @@ final class RingCollector {
             index++;
         }
         fetch.put(vcpu, index);
+        s.traceRingCollect(vcpu, t0, from, taken.stream().map(Harvested::entry).toList());
         if (taken.size() >= ring.entries()) {
             wholeRings.add("vcpu" + vcpu + " in harvest " + harvest);
         }

@@ -10,9 +10,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.atomic.AtomicLong;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.function.Consumer;
 import org.dirtylog.spi.BackendVcpu;
@@ -20,6 +23,7 @@ import org.dirtylog.spi.BackendVm;
 import org.dirtylog.spi.Capabilities;
 import org.dirtylog.spi.Capability;
 import org.dirtylog.spi.ClearDirtyLog;
+import org.dirtylog.spi.DirtyGfn;
 import org.dirtylog.spi.DirtyLogBackend;
 import org.dirtylog.spi.Errno;
 import org.dirtylog.spi.GuestWrite;
@@ -750,6 +754,30 @@ public final class Scenario implements AutoCloseable {
         IoctlResult<Integer> r = vm.resetDirtyRings();
         traced("vm", "KVM_RESET_DIRTY_RINGS", t0, n -> TraceLog.result(n, r));
         return r;
+    }
+
+    /** Returns the trace clock now, for a step of the suite's own that reads user memory (0 without {@code --trace}). */
+    long traceClock() {
+        return t0();
+    }
+
+    /**
+     * Traces what the ring collector took from vCPU {@code vcpu}'s ring, begun at {@code t0} at
+     * fetch index {@code from}: the entries' count and, per raw {@code slot} field
+     * ({@code as_id << 16 | id}), the offsets, each once. A ring harvest's result lives in ring memory, not in
+     * any call's return, so without this event trace validation could not see what it reported.
+     */
+    void traceRingCollect(int vcpu, long t0, long from, List<DirtyGfn> taken) {
+        traced("suite", "collect_ring", t0, n -> {
+            n.put("vcpu", vcpu).put("from", from).put("count", taken.size());
+            Map<Integer, TreeSet<Long>> bySlot = new TreeMap<>();
+            for (DirtyGfn e : taken) {
+                bySlot.computeIfAbsent(e.slot(), k -> new TreeSet<>()).add(e.offset());
+            }
+            ArrayNode slots = n.putArray("slots");
+            bySlot.forEach((slot, offsets) -> TraceLog.numbers(slots.addObject().put("slot", slot), "pages", offsets));
+            n.put("ret", 0);
+        });
     }
 
     /** Maps vCPU {@code vcpu}'s dirty ring ({@code mmap} of its fd at KVM_DIRTY_LOG_PAGE_OFFSET), recorded. */

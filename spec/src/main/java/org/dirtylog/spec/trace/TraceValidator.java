@@ -308,7 +308,7 @@ public final class TraceValidator {
                 Slots <- TSlots
                 Pages <- TPages
                 Locations <- TLocations
-                Kinds = {"get", "switch", "manual"}
+                Kinds = {"get", "switch", "manual", "ring"}
                 InitiallySet = FALSE
             SPECIFICATION TraceSpec
             INVARIANT Reached

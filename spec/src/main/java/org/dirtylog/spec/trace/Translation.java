@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -26,8 +27,24 @@ import java.util.regex.Pattern;
  * right after the region update (the contract's constant {@code InitiallySet} gives every slot the
  * one page set {@code Pages}, while real slots differ in size).
  *
+ * <p>The dirty ring maps to the contract's kind {@code "ring"}. Its result is what the suite's
+ * collector took from ring memory ({@code collect_ring} events, one per vCPU ring); a harvest is
+ * the collections since the last {@code KVM_RESET_DIRTY_RINGS} and ends at the next one, since
+ * user space has taken a page only once the reset re-armed it (api.rst 8.29: a page written
+ * after its entry was collected and before the reset pushes nothing and is read after the reset).
+ * It is invoked when the first ring is collected and returns, for each logged slot, the pages of
+ * that slot the entries named (entries of other address spaces or of slots without a dirty log
+ * are ignored, as user space must: they may be stale). One ring harvest covers every logged
+ * slot while the contract harvests one at a time, so each slot's invoke and return are placed
+ * back to back at the reset, which is exact when no guest write fell between the first
+ * collection and the reset; with writes in between, only a VM with one logged slot is placed
+ * (its invoke at the first collection).
+ *
  * <p>A behaviour the contract cannot express is skipped with the reason: calls that overlap in
- * time (concurrent vCPUs or writers, whose order the trace does not fix) and the dirty ring.
+ * time (concurrent vCPUs or writers, whose order the trace does not fix), and ring harvests that
+ * are not whole harvests: a reset after collecting only some vCPUs' rings, a reset of entries
+ * user space marked RESET itself (the trace does not say which pages they named), entries
+ * collected and never reset, or another call between a collection and its reset.
  */
 final class Translation {
 
@@ -35,6 +52,8 @@ final class Translation {
     private static final long LOG_DIRTY_PAGES = 1;
     private static final long MANUAL_PROTECT_ENABLE = 1;
     private static final long INITIALLY_SET = 2;
+    /** A ring entry's slot field is {@code as_id << 16 | id}. */
+    private static final int ADDRESS_SPACE_SHIFT = 16;
 
     /**
      * One element of a behaviour: the contract action (a TLA+ record) explaining part of event
@@ -109,6 +128,15 @@ final class Translation {
     private Long switched;
     private long lastReturn = Long.MIN_VALUE;
     private String currentOp = "";
+    /** vCPUs created (KVM_CREATE_VCPU returned a descriptor): a whole ring harvest collects each one's ring. */
+    private final TreeSet<Long> vcpus = new TreeSet<>();
+    /** vCPUs whose ring was collected since the last KVM_RESET_DIRTY_RINGS. */
+    private final TreeSet<Long> collectedFrom = new TreeSet<>();
+    /** Slot id (address space 0) to the offsets the collections since the last reset took. */
+    private final Map<Long, TreeSet<Long>> collected = new HashMap<>();
+    /** Where in {@link #out} the first collection since the last reset happened, or -1 when none did. */
+    private int ringOpenAt = -1;
+    private long ringOpenSeq;
 
     private Translation() {
     }
@@ -123,6 +151,10 @@ final class Translation {
                 t.accept(e);
             }
             t.settle(Long.MAX_VALUE);
+            if (t.ringOpenAt >= 0) {
+                throw new Skip("ring entries collected at seq " + t.ringOpenSeq + " are never reset: user space has "
+                        + "taken a page only once KVM_RESET_DIRTY_RINGS re-armed it");
+            }
         } catch (Skip s) {
             skipped = Optional.of(s.getMessage());
             overlapping = s instanceof Overlap;
@@ -168,6 +200,10 @@ final class Translation {
         if (!op.equals("read_bitmap")) {
             settle(seq);
         }
+        if (ringOpenAt >= 0 && !RING_HARVEST_CALLS.contains(op)) {
+            throw new Skip("ring entries collected at seq " + ringOpenSeq + " are not reset before seq " + seq + " (" + op
+                    + "): a ring harvest with other calls inside it");
+        }
         switch (op) {
             case "KVM_SET_USER_MEMORY_REGION" -> region(seq, e, ret);
             case "KVM_RUN" -> run(seq, e, ret);
@@ -182,15 +218,24 @@ final class Translation {
             case "read_bitmap" -> read(seq, e);
             case "KVM_CLEAR_DIRTY_LOG" -> clear(seq, e, ret);
             case "KVM_ENABLE_CAP" -> enableCap(e, ret);
-            case "writer_start", "writer_stop" -> throw new Skip("vCPU writers run while other calls are made (seq " + seq
+            case "writer_start", "writer_stop" -> throw new Overlap("vCPU writers run while other calls are made (seq " + seq
                     + "): which page each write touched and when is not in the trace");
-            case "KVM_RESET_DIRTY_RINGS", "mmap_dirty_ring" -> throw new Skip("the dirty ring (seq " + seq + "): its "
-                    + "entries are read from ring memory the trace does not record");
+            case "KVM_CREATE_VCPU" -> {
+                if (ret >= 0) {
+                    vcpus.add(e.get("vcpu").asLong());
+                }
+            }
+            case "collect_ring" -> collectRing(seq, e);
+            case "KVM_RESET_DIRTY_RINGS" -> resetRings(seq, ret);
             default -> {
-                // KVM_CHECK_EXTENSION, mmap, KVM_CREATE_VCPU, kick: nothing the contract sees.
+                // KVM_CHECK_EXTENSION, mmap, mmap_dirty_ring, kick: nothing the contract sees.
             }
         }
     }
+
+    /** Calls that may come between a ring collection and its reset: the guest running, kicks, more collections. */
+    private static final Set<String> RING_HARVEST_CALLS = Set.of("KVM_RUN", "kick", "collect_ring",
+            "KVM_RESET_DIRTY_RINGS", "mmap_dirty_ring", "KVM_CHECK_EXTENSION");
 
     /** Ends a SWITCH whose cold bitmap was not read before event {@code seq}: it returned something allowed. */
     private void settle(long seq) {
@@ -249,24 +294,36 @@ final class Translation {
 
     /**
      * Guest writes: each write the vCPU reports done completed inside the call (Write); when the
-     * call failed, how many were done is unknown, so each may have begun (Touch). A write outside
+     * call failed, how many were done is unknown, so each may have begun (Touch). When the vCPU
+     * exited before its last write (a full dirty ring, for one), the first write not done may
+     * have begun too: its fault may have logged the page before the exit (Touch). A write outside
      * every slot touches no dirty log.
      */
     private void run(long seq, JsonNode e, long ret) {
         JsonNode gpas = e.get("gpas");
-        long done = e.has("done") ? e.get("done").asLong() : ret >= 0 ? ret : 0;
-        String action = ret >= 0 ? "write" : "touch";
-        int n = ret >= 0 ? (int) Math.min(done, gpas.size()) : gpas.size();
+        if (ret < 0) {
+            gpas.forEach(g -> guestWrite(seq, "touch", g.asLong()));
+            return;
+        }
+        long done = e.has("done") ? e.get("done").asLong() : ret;
+        int n = (int) Math.min(done, gpas.size());
         for (int k = 0; k < n; k++) {
-            long gpa = gpas.get(k).asLong();
-            for (Map.Entry<Long, SlotMirror> m : mirror.entrySet()) {
-                SlotMirror s = m.getValue();
-                if (gpa >= s.gpa() && gpa < s.gpa() + s.npages() * PAGE_SIZE) {
-                    long page = (gpa - s.gpa()) / PAGE_SIZE;
-                    pages.add(page);
-                    emit(seq, "[a |-> \"" + action + "\", s |-> " + m.getKey() + ", p |-> " + page + "]");
-                    break;
-                }
+            guestWrite(seq, "write", gpas.get(k).asLong());
+        }
+        if (n < gpas.size()) {
+            guestWrite(seq, "touch", gpas.get(n).asLong());
+        }
+    }
+
+    /** Emits {@code action} (write or touch) of the page at guest address {@code gpa}, if a slot holds it. */
+    private void guestWrite(long seq, String action, long gpa) {
+        for (Map.Entry<Long, SlotMirror> m : mirror.entrySet()) {
+            SlotMirror s = m.getValue();
+            if (gpa >= s.gpa() && gpa < s.gpa() + s.npages() * PAGE_SIZE) {
+                long page = (gpa - s.gpa()) / PAGE_SIZE;
+                pages.add(page);
+                emit(seq, "[a |-> \"" + action + "\", s |-> " + m.getKey() + ", p |-> " + page + "]");
+                return;
             }
         }
     }
@@ -353,6 +410,74 @@ final class Translation {
         TreeSet<Long> ps = numbers(e.get("pages"));
         pages.addAll(ps);
         emit(seq, "[a |-> \"mclear\", s |-> " + slot + ", ps |-> {" + join(ps) + "}]");
+    }
+
+    /** The collector took entries from one vCPU's ring: the first collection since a reset invokes the ring harvest. */
+    private void collectRing(long seq, JsonNode e) {
+        if (ringOpenAt < 0) {
+            ringOpenAt = out.size();
+            ringOpenSeq = seq;
+        }
+        collectedFrom.add(e.get("vcpu").asLong());
+        for (JsonNode s : e.path("slots")) {
+            long raw = s.get("slot").asLong();
+            if (raw >>> ADDRESS_SPACE_SHIFT == 0) {
+                collected.computeIfAbsent(raw, k -> new TreeSet<>()).addAll(numbers(s.get("pages")));
+            }
+        }
+    }
+
+    /**
+     * KVM_RESET_DIRTY_RINGS: the end of the ring harvest begun at the first collection since the
+     * last reset, one invoke and return per logged slot (see the class comment). A reset with
+     * nothing collected is a harvest of nothing unless it reset entries anyway.
+     */
+    private void resetRings(long seq, long ret) {
+        if (ringOpenAt < 0) {
+            if (ret > 0) {
+                throw new Skip("KVM_RESET_DIRTY_RINGS at seq " + seq + " reset " + ret + " entries the collector did not "
+                        + "take (user space marked them RESET itself): which pages they named is not in the trace");
+            }
+            emit(seq, "[a |-> \"same\"]");
+            return;
+        }
+        TreeSet<Long> missing = new TreeSet<>(vcpus);
+        missing.removeAll(collectedFrom);
+        if (!missing.isEmpty()) {
+            throw new Skip("KVM_RESET_DIRTY_RINGS at seq " + seq + " after collecting the ring of vcpu " + join(collectedFrom)
+                    + " and not of vcpu " + join(missing) + ": a partial ring harvest, which the contract's harvests "
+                    + "(every owed page reported) do not express");
+        }
+        if (ret < 0) {
+            throw new Skip("KVM_RESET_DIRTY_RINGS at seq " + seq + " failed after a collection: whether the pages "
+                    + "collected were re-armed is not known");
+        }
+        List<Long> logged = mirror.entrySet().stream().filter(m -> m.getValue().logged()).map(Map.Entry::getKey)
+                .sorted().toList();
+        boolean writesBetween = out.size() > ringOpenAt;
+        if (writesBetween && logged.size() > 1) {
+            throw new Skip("guest writes between the ring collection at seq " + ringOpenSeq + " and KVM_RESET_DIRTY_RINGS "
+                    + "at seq " + seq + " with " + logged.size() + " logged slots: one ring harvest covers them all, "
+                    + "and the contract harvests one slot at a time");
+        }
+        for (long slot : logged) {
+            slots.add(slot);
+            String invoke = "[a |-> \"invoke\", k |-> \"ring\", s |-> " + slot + "]";
+            if (writesBetween) {
+                out.add(ringOpenAt, new Element(ringOpenSeq, "collect_ring", invoke));
+            } else {
+                emit(seq, invoke);
+            }
+            TreeSet<Long> r = collected.getOrDefault(slot, new TreeSet<>());
+            pages.addAll(r);
+            emit(seq, "[a |-> \"return\", r |-> {" + join(r) + "}]");
+        }
+        if (logged.isEmpty()) {
+            emit(seq, "[a |-> \"same\"]");
+        }
+        ringOpenAt = -1;
+        collectedFrom.clear();
+        collected.clear();
     }
 
     private void enableCap(JsonNode e, long ret) {

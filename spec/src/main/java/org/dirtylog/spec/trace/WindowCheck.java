@@ -32,6 +32,14 @@ import java.util.TreeSet;
  * of an INITIALLY_SET bitmap no CLEAR has named. An INITIALLY_SET bitmap's pages count as written
  * in the window of the region update that allocated it.
  *
+ * A ring harvest (the collections since the last {@code KVM_RESET_DIRTY_RINGS}, see
+ * {@link Translation}) is a harvest of every logged slot, invoked at its first collection's
+ * {@code t0} and returning at the reset's {@code t1}, reporting the pages of the slot its entries
+ * named: a write whose call returned before the first collection left its vCPU's log buffer in
+ * the ring, and a page collected is taken only once the reset re-arms it. Windows that are not
+ * whole ring harvests (some vCPU's ring not collected, entries reset that the collector did not
+ * take) are not judged.
+ *
  * A rejection is therefore sound for any interleaving the windows allow. Checked in Java: this
  * is the guard of {@code HarvestReturn} (and {@code ManualGet}) read over windows, not a TLC run.
  */
@@ -95,6 +103,10 @@ final class WindowCheck {
         List<Harvest> manualGets = new ArrayList<>();
         List<Clear> clears = new ArrayList<>();
         List<Write> initial = new ArrayList<>();
+        TreeSet<Long> vcpus = new TreeSet<>();
+        TreeSet<Long> collectedFrom = new TreeSet<>();
+        Map<Long, TreeSet<Long>> collected = new HashMap<>();
+        long ringStart = Long.MAX_VALUE;
         for (JsonNode e : events) {
             String op = e.get("op").asText();
             long seq = e.get("seq").asLong();
@@ -141,6 +153,9 @@ final class WindowCheck {
                         for (JsonNode g : gpas) {
                             writers.add(new Writer(g.asLong(), 1, t0, t1));
                         }
+                    } else if (done < gpas.size()) {
+                        // The vCPU exited before this write retired (a full ring): its fault may have logged the page.
+                        writers.add(new Writer(gpas.get((int) done).asLong(), 1, t0, t1));
                     }
                 }
                 case "writer_start" -> {
@@ -202,9 +217,9 @@ final class WindowCheck {
                         long args0 = e.get("args0").asLong();
                         manual = (args0 & 1) != 0;
                         initiallySet = manual && (args0 & 2) != 0;
-                    } else if (ret == 0) {
+                    } else if (ret == 0 && !e.path("cap").asText().startsWith("KVM_CAP_DIRTY_LOG_RING")) {
                         throw new Translation.Skip(op + " (seq " + seq + ") of " + e.path("cap").asText()
-                                + " while vCPUs write: the dirty ring is not judged over windows");
+                                + " while vCPUs write: a capability the windows do not know");
                     }
                 }
                 case "KVM_CLEAR_DIRTY_LOG" -> {
@@ -215,11 +230,41 @@ final class WindowCheck {
                         clears.add(new Clear(seq, e.get("slot").asLong(), t0, t1, numbers(e.get("pages"))));
                     }
                 }
-                case "KVM_RESET_DIRTY_RINGS", "mmap_dirty_ring" -> {
-                    if (ret == 0) {
-                        throw new Translation.Skip(op + " (seq " + seq + ") while vCPUs write: the dirty ring is not "
-                                + "judged over windows");
+                case "KVM_CREATE_VCPU" -> {
+                    if (ret >= 0) {
+                        vcpus.add(e.get("vcpu").asLong());
                     }
+                }
+                case "collect_ring" -> {
+                    ringStart = Math.min(ringStart, t0);
+                    collectedFrom.add(e.get("vcpu").asLong());
+                    for (JsonNode c : e.path("slots")) {
+                        if (c.get("slot").asLong() >>> 16 == 0) {
+                            collected.computeIfAbsent(c.get("slot").asLong(), k -> new TreeSet<>())
+                                    .addAll(numbers(c.get("pages")));
+                        }
+                    }
+                }
+                case "KVM_RESET_DIRTY_RINGS" -> {
+                    if (collectedFrom.isEmpty()) {
+                        if (ret > 0) {
+                            throw new Translation.Skip("KVM_RESET_DIRTY_RINGS (seq " + seq + ") of entries the collector "
+                                    + "did not take");
+                        }
+                        break;
+                    }
+                    if (!collectedFrom.containsAll(vcpus) || ret < 0) {
+                        throw new Translation.Skip("KVM_RESET_DIRTY_RINGS (seq " + seq + ") ending a partial or failed "
+                                + "ring harvest");
+                    }
+                    bitmapHarvests = true;
+                    for (long slot : slots.keySet()) {
+                        harvests.add(new Harvest(seq, "ring harvest, " + op, slot, ringStart, t1,
+                                collected.getOrDefault(slot, new TreeSet<>())));
+                    }
+                    ringStart = Long.MAX_VALUE;
+                    collectedFrom.clear();
+                    collected.clear();
                 }
                 default -> {
                 }

@@ -111,9 +111,17 @@ class TraceValidatorTests {
      */
     @Test
     void manualProtectGetsClearsAndInitiallySetBitmapsConform() throws Exception {
-        Map<String, TraceValidator.Verdict> v = check(Map.of("CLEAR-01", recorded("CLEAR-01"), "MANUAL-04",
-                recorded("MANUAL-04")));
-        for (String rule : List.of("CLEAR-01", "MANUAL-04")) {
+        assertEachRecordedTraceConformsInOneBehaviour("CLEAR-01", "MANUAL-04");
+    }
+
+    /** Checks the recorded traces of {@code rules} in one TLC run: each is one behaviour, and it conforms. */
+    private static void assertEachRecordedTraceConformsInOneBehaviour(String... rules) throws Exception {
+        Map<String, List<String>> traces = new LinkedHashMap<>();
+        for (String rule : rules) {
+            traces.put(rule, recorded(rule));
+        }
+        Map<String, TraceValidator.Verdict> v = check(traces);
+        for (String rule : rules) {
             assertEquals("conforms", v.get(rule).outcome(), rule + ": " + v.get(rule));
             assertEquals("trace conforms: 1 of 1 behaviour checked", v.get(rule).message(), rule);
         }
@@ -186,6 +194,90 @@ class TraceValidatorTests {
         assertEquals("not checked", notChecked.outcome(), notChecked.toString());
         assertTrue(notChecked.message().contains("manual-protect GETs or CLEARs and clearing harvests in one behaviour"),
                 notChecked.message());
+    }
+
+    /**
+     * The dirty ring as recorded on reference-x86: whole ring harvests (every vCPU's ring
+     * collected, then KVM_RESET_DIRTY_RINGS) of two slots on two vCPUs (RING-05), three rounds
+     * of one page written twice (RING-07), and a ring that fills, where the write the vCPU
+     * exited before may already be in the ring (RING-10): every event is a contract step.
+     */
+    @Test
+    void wholeRingHarvestsConform() throws Exception {
+        assertEachRecordedTraceConformsInOneBehaviour("RING-05", "RING-07", "RING-10");
+    }
+
+    @Test
+    void aRingHarvestWhoseEntriesLeaveOutAWrittenPageIsRejectedAtTheResetForNoLostWrite() throws Exception {
+        // Round two wrote pages 10 and 11 (seq 9); its collection (seq 10) took only page 10.
+        List<String> lines = altered(recorded("RING-07"), 10, "\"pages\":[10,11]", "\"pages\":[10]");
+        TraceValidator.Verdict v = check(Map.of("RING-07", lines)).get("RING-07");
+        assertEquals("rejected", v.outcome(), v.toString());
+        assertEquals(Optional.of(11L), v.step());
+        assertEquals("event seq 11 (KVM_RESET_DIRTY_RINGS) is no step of the contract: HarvestReturn({10}) is not enabled "
+                + "in any state the events before it lead to; NoLostWrite: page 11 owed when the harvest was invoked is "
+                + "not reported", v.message());
+        assertTrue(v.state().orElseThrow().contains("op |-> \"ring\""), v.state().orElseThrow());
+    }
+
+    @Test
+    void aRingEntryForAPageNobodyWroteIsRejectedForPrecision() throws Exception {
+        List<String> lines = altered(recorded("RING-07"), 13, "\"pages\":[10,11]", "\"pages\":[10,11,12]");
+        TraceValidator.Verdict v = check(Map.of("RING-07", lines)).get("RING-07");
+        assertEquals("rejected", v.outcome(), v.toString());
+        assertEquals(Optional.of(14L), v.step());
+        assertTrue(v.message().endsWith("; Precision: page 12 reported but neither owed nor written since the slot's "
+                + "previous harvest"), v.message());
+    }
+
+    @Test
+    void ringHarvestsThatAreNotWholeAreNotCheckedAndSayWhy() throws Exception {
+        // RING-05 without the collection of vcpu1's ring (seq 15): the reset ends a partial harvest.
+        List<String> partial = recorded("RING-05").stream().filter(l -> !l.startsWith("{\"seq\":15,")).toList();
+        TraceValidator.Verdict p = check(Map.of("RING-05", partial)).get("RING-05");
+        assertEquals("not checked", p.outcome(), p.toString());
+        assertEquals("VM 0: KVM_RESET_DIRTY_RINGS at seq 16 after collecting the ring of vcpu 0 and not of vcpu 1: a "
+                + "partial ring harvest, which the contract's harvests (every owed page reported) do not express",
+                p.message());
+        // RING-07 without its last reset (seq 14): entries taken and never reset.
+        List<String> open = recorded("RING-07").stream().filter(l -> !l.startsWith("{\"seq\":14,")).toList();
+        TraceValidator.Verdict o = check(Map.of("RING-07", open)).get("RING-07");
+        assertEquals("not checked", o.outcome(), o.toString());
+        assertTrue(o.message().contains("ring entries collected at seq 13 are never reset"), o.message());
+    }
+
+    /**
+     * A ring harvested while a random writer runs on vcpu0 (pages 0-3) and vcpu1 writes page 8
+     * in a KVM_RUN between two harvests (a hand-made trace): judged over the windows, the second
+     * harvest must report page 8, and may report only pages a write could have dirtied.
+     */
+    @Test
+    void ringHarvestsWhileVcpusWriteAreJudgedOverWindowsForBothGuards() throws Exception {
+        List<String> lines = recorded("RING-windows");
+        TraceValidator.Verdict ok = check(Map.of("RING-11", lines)).get("RING-11");
+        assertEquals("conforms", ok.outcome(), ok.toString());
+        assertEquals("trace conforms: 1 of 1 behaviour checked (1 with concurrent calls, over their recorded windows)",
+                ok.message());
+
+        TraceValidator.Verdict lost = check(Map.of("RING-11", altered(lines, 9, "\"pages\":[8]", "\"pages\":[]")))
+                .get("RING-11");
+        assertEquals("rejected", lost.outcome(), lost.toString());
+        assertEquals(Optional.of(10L), lost.step());
+        assertTrue(lost.message().startsWith("event seq 10 (ring harvest, KVM_RESET_DIRTY_RINGS) breaks the contract for "
+                + "every order the recorded call windows allow: NoLostWrite: page 8 of slot 0, written by vcpu1 in the "
+                + "KVM_RUN at seq 7"), lost.message());
+
+        TraceValidator.Verdict imprecise = check(Map.of("RING-11", altered(lines, 8, "\"pages\":[2]",
+                "\"pages\":[2,9]"))).get("RING-11");
+        assertEquals("rejected", imprecise.outcome(), imprecise.toString());
+        assertEquals(Optional.of(10L), imprecise.step());
+        assertTrue(imprecise.message().contains("Precision: page 9 of slot 0 reported"), imprecise.message());
+
+        TraceValidator.Verdict partial = check(Map.of("RING-11", altered(lines, 9, "\"vcpu\":1", "\"vcpu\":0")))
+                .get("RING-11");
+        assertEquals("not checked", partial.outcome(), partial.toString());
+        assertTrue(partial.message().endsWith("over windows: KVM_RESET_DIRTY_RINGS (seq 10) ending a partial or failed "
+                + "ring harvest"), partial.message());
     }
 
     @Test
