@@ -33,6 +33,14 @@ class ContractBehavioursTests {
     static final long SEED = 20_261_201L;
     static final int DEPTH = 40;
     static final int BEHAVIOURS = 60;
+    /**
+     * Then, with the same seed and depth, behaviours drawn with each other harvest kind alone
+     * (the contract's {@code Kinds} = {@code {kind}}), so MODEL-02 drives SWITCH, GET+CLEAR and
+     * ring harvests from the spec too; a backend replays those whose kind it offers. The GET
+     * behaviours come first and are the ones the resource held before the other kinds joined.
+     */
+    static final List<String> OTHER_KINDS = List.of("switch", "getclear", "ring");
+    static final int BEHAVIOURS_PER_OTHER_KIND = 40;
     private static final String CONFIG = "MCDirtyLogContractSimulate.cfg";
     private static final String RESOURCE = "conformance-tests/suite/src/main/resources/org/dirtylog/conformance/"
             + "model02-behaviours.txt";
@@ -49,6 +57,9 @@ class ContractBehavioursTests {
                 + "with -Dmodel02.write=true");
         assertTrue(generated.contains(" MoveSlot ") && generated.contains(" HarvestReturn {p"),
                 "the behaviours move slots and report pages");
+        for (String kind : OTHER_KINDS) {
+            assertTrue(generated.contains(" HarvestInvoke " + kind + " "), "the behaviours harvest with " + kind);
+        }
     }
 
     /** Returns the resource text for TLC's behaviours with {@link #SEED}, {@link #DEPTH}, {@link #BEHAVIOURS}. */
@@ -59,44 +70,60 @@ class ContractBehavioursTests {
         for (String tla : List.of("DirtyLogContract.tla", "MCDirtyLogContract.tla")) {
             Files.copy(contract.resolve(tla), model.resolve(tla), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         }
+        String config;
         try (InputStream cfg = ContractBehavioursTests.class.getResourceAsStream(CONFIG)) {
-            Files.write(model.resolve(CONFIG), Objects.requireNonNull(cfg).readAllBytes());
+            config = new String(Objects.requireNonNull(cfg).readAllBytes(), StandardCharsets.UTF_8);
         }
-        Path traces = work.resolve("traces");
-        if (Files.exists(traces)) {
-            try (var old = Files.list(traces)) {
-                for (Path p : old.toList()) {
-                    Files.delete(p);
-                }
-            }
-        }
-        Files.createDirectories(traces);
-        TlcResult result = new TlcRunner(work.resolve("runs")).run(model, "MCDirtyLogContract", CONFIG, 1, n -> { },
-                List.of("-simulate", "file=" + traces.resolve("b") + ",num=" + BEHAVIOURS, "-depth",
-                        Integer.toString(DEPTH), "-seed", Long.toString(SEED)));
-        assertTrue(result.error().isEmpty(), () -> "TLC -simulate: " + result.error());
+        assertTrue(config.contains(GET_ONLY), CONFIG + " draws GET harvests: " + GET_ONLY);
         StringBuilder out = new StringBuilder();
         out.append("# MODEL-02: behaviours of spec/models/contract/DirtyLogContract.tla from TLC -simulate (seed ")
-                .append(SEED).append(", -depth ").append(DEPTH).append(", ").append(BEHAVIOURS).append(" behaviours,\n")
-                .append("# Slots {s1, s2}, Pages {p1, p2, p3}, Locations {l1, l2, l3}, Kinds {\"get\"}, InitiallySet FALSE).\n")
+                .append(SEED).append(", -depth ").append(DEPTH).append(", Slots {s1, s2}, Pages {p1, p2, p3},\n")
+                .append("# Locations {l1, l2, l3}, InitiallySet FALSE): ").append(BEHAVIOURS)
+                .append(" behaviours with Kinds {\"get\"}, then ").append(BEHAVIOURS_PER_OTHER_KIND)
+                .append(" each with Kinds {\"").append(String.join("\"}, {\"", OTHER_KINDS)).append("\"}.\n")
                 .append("# Generated and checked by the spec module's ContractBehavioursTests; do not edit.\n")
-                .append("# A block per behaviour; a line per step: TLC's state number, the contract action, its arguments.\n");
-        for (int b = 0; b < BEHAVIOURS; b++) {
-            List<Map<String, Object>> states = readStates(traces.resolve("b_0_" + b));
-            assertEquals(DEPTH, states.size(), "behaviour " + (b + 1) + " has -depth states");
-            out.append("behaviour ").append(b + 1).append('\n');
-            for (String line : initial(states.get(0))) {
-                out.append("1 ").append(line).append('\n');
+                .append("# A block per behaviour (its number and harvest kind); a line per step: TLC's state number,\n")
+                .append("# the contract action, its arguments.\n");
+        int number = 0;
+        List<String> kinds = new ArrayList<>(List.of("get"));
+        kinds.addAll(OTHER_KINDS);
+        for (String kind : kinds) {
+            String cfgName = "MCDirtyLogContractSimulate-" + kind + ".cfg";
+            Files.writeString(model.resolve(cfgName), config.replace(GET_ONLY, "Kinds = {\"" + kind + "\"}"));
+            int count = kind.equals("get") ? BEHAVIOURS : BEHAVIOURS_PER_OTHER_KIND;
+            Path traces = work.resolve("traces-" + kind);
+            if (Files.exists(traces)) {
+                try (var old = Files.list(traces)) {
+                    for (Path p : old.toList()) {
+                        Files.delete(p);
+                    }
+                }
             }
-            for (int i = 1; i < states.size(); i++) {
-                String step = step(states.get(i - 1), states.get(i));
-                if (!step.isEmpty()) {
-                    out.append(i + 1).append(' ').append(step).append('\n');
+            Files.createDirectories(traces);
+            TlcResult result = new TlcRunner(work.resolve("runs")).run(model, "MCDirtyLogContract", cfgName, 1, n -> { },
+                    List.of("-simulate", "file=" + traces.resolve("b") + ",num=" + count, "-depth",
+                            Integer.toString(DEPTH), "-seed", Long.toString(SEED)));
+            assertTrue(result.error().isEmpty(), () -> "TLC -simulate (" + kind + "): " + result.error());
+            for (int b = 0; b < count; b++) {
+                List<Map<String, Object>> states = readStates(traces.resolve("b_0_" + b));
+                assertEquals(DEPTH, states.size(), kind + " behaviour " + (b + 1) + " has -depth states");
+                out.append("behaviour ").append(++number).append(' ').append(kind).append('\n');
+                for (String line : initial(states.get(0))) {
+                    out.append("1 ").append(line).append('\n');
+                }
+                for (int i = 1; i < states.size(); i++) {
+                    String step = step(states.get(i - 1), states.get(i));
+                    if (!step.isEmpty()) {
+                        out.append(i + 1).append(' ').append(step).append('\n');
+                    }
                 }
             }
         }
         return out.toString();
     }
+
+    /** The line of {@link #CONFIG} that each kind's run replaces. */
+    private static final String GET_ONLY = "Kinds = {\"get\"}";
 
     /** Returns the states of one TLC simulation file ({@code STATE_n == /\ x = v ...}). */
     private static List<Map<String, Object>> readStates(Path file) throws IOException {

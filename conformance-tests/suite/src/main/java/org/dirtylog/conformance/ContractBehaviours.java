@@ -27,8 +27,12 @@ final class ContractBehaviours {
         }
     }
 
-    /** Behaviour {@code number} (from 1) and its steps in order. */
-    record Behaviour(int number, List<Step> steps) {
+    /**
+     * Behaviour {@code number} (from 1), the harvest kind TLC drew it with (the contract's
+     * constant {@code Kinds} was {@code {kind}}: {@code get}, {@code switch}, {@code getclear} or
+     * {@code ring}) and its steps in order.
+     */
+    record Behaviour(int number, String kind, List<Step> steps) {
     }
 
     private ContractBehaviours() {
@@ -55,15 +59,15 @@ final class ContractBehaviours {
                 continue;
             }
             String[] words = line.strip().split(" ");
-            if (words[0].equals("behaviour")) {
+            if (words[0].equals("behaviour") && (words.length == 2 || words.length == 3)) {
                 steps = new ArrayList<>();
-                behaviours.add(new Behaviour(Integer.parseInt(words[1]), steps));
+                behaviours.add(new Behaviour(Integer.parseInt(words[1]), words.length == 3 ? words[2] : "get", steps));
             } else if (steps != null && words.length >= 2 && words[0].chars().allMatch(Character::isDigit)) {
                 steps.add(new Step(Integer.parseInt(words[0]), words[1], List.of(Arrays.copyOfRange(words, 2, words.length))));
             } else {
                 throw new IllegalArgumentException("not a behaviour step: " + line);
             }
         }
-        return behaviours.stream().map(b -> new Behaviour(b.number(), List.copyOf(b.steps()))).toList();
+        return behaviours.stream().map(b -> new Behaviour(b.number(), b.kind(), List.copyOf(b.steps()))).toList();
     }
 }

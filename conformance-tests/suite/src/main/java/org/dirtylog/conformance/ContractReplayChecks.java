@@ -1,11 +1,13 @@
 package org.dirtylog.conformance;
 
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import org.dirtylog.spi.Capability;
+import org.dirtylog.spi.DirtyGfn;
 import org.dirtylog.spi.GuestWrite;
 import org.dirtylog.spi.IoctlResult;
 import org.dirtylog.spi.KvmApi;
@@ -23,15 +25,24 @@ import org.dirtylog.spi.UserMemory;
  * CreateSlot, MoveSlot, SetLogging and DeleteSlot are KVM_SET_USER_MEMORY_REGION calls; Write
  * and Touch are one guest write each on vCPU 0 (a Touch the state difference left in the resource
  * is a write whose completion changes nothing the contract owes, so writing it is one of the
- * contract's own behaviours); HarvestInvoke "get" is KVM_GET_DIRTY_LOG; HarvestFail is
- * KVM_GET_DIRTY_LOG of slot id KVM_CAP_NR_MEMSLOTS, which must fail.
+ * contract's own behaviours); HarvestFail is KVM_GET_DIRTY_LOG of slot id KVM_CAP_NR_MEMSLOTS,
+ * which must fail. HarvestInvoke is the harvest of its kind, each behaviour drawn by TLC with one
+ * kind: "get" is KVM_GET_DIRTY_LOG; "switch" is KVM_SWITCH_DIRTY_LOG and a read of the cold
+ * bitmap (the addresses asked again after each region update of the slot); "getclear" is
+ * KVM_GET_DIRTY_LOG then KVM_CLEAR_DIRTY_LOG of exactly what it returned, with manual protect
+ * enabled when the VM is made; "ring" is a whole ring harvest (kick, collect every vCPU's ring,
+ * KVM_RESET_DIRTY_RINGS), the ring enabled when the VM is made. One ring harvest collects the
+ * entries of every slot: user space keeps those of the other slot for that slot's next harvest
+ * (a move keeps them, as it keeps the bitmap) and drops them when the slot gets a new dirty log
+ * or none (created, logging turned on or off, deleted), as the contract drops what is owed. A behaviour whose kind the
+ * backend lacks is not replayed, and the summary says how many and why.
  *
- * <p>The backend's GET returns at once, so the contract's harvest takes effect at its invocation;
- * writes TLC placed between HarvestInvoke and HarvestReturn run after the GET returned. The check
- * therefore keeps the contract's variables itself ({@code owed}, {@code touched} per slot, updated
- * by each action exactly as DirtyLogContract does) and removes from {@code owed} what the backend
- * actually reported, not what TLC chose: the guard of HarvestReturn, NoLostWrite
- * ({@code must \subseteq r}) and Precision ({@code r \subseteq may}), is checked on every GET.
+ * <p>The backend's harvest returns at once, so the contract's harvest takes effect at its
+ * invocation; writes TLC placed between HarvestInvoke and HarvestReturn run after it returned.
+ * The check therefore keeps the contract's variables itself ({@code owed}, {@code touched} per
+ * slot, updated by each action exactly as DirtyLogContract does) and removes from {@code owed}
+ * what the backend actually reported, not what TLC chose: the guard of HarvestReturn, NoLostWrite
+ * ({@code must \subseteq r}) and Precision ({@code r \subseteq may}), is checked on every harvest.
  */
 final class ContractReplayChecks {
 
@@ -43,28 +54,49 @@ final class ContractReplayChecks {
     private ContractReplayChecks() {
     }
 
+    /** The harvest kinds of the contract, in the resource's order, with the capability and the name reports use. */
+    private static final Map<String, Harvester.Style> KINDS = new LinkedHashMap<>();
+
+    static {
+        KINDS.put("get", Harvester.Style.GET);
+        KINDS.put("switch", Harvester.Style.SWITCH);
+        KINDS.put("getclear", Harvester.Style.GET_CLEAR);
+        KINDS.put("ring", Harvester.Style.RING);
+    }
+
     static void simulatedBehavioursHold(Scenario s) {
         List<ContractBehaviours.Behaviour> behaviours = ContractBehaviours.load();
         long base = s.layout().allocateGpa(LOCATIONS * NPAGES * KvmApi.PAGE_SIZE);
         boolean move = s.has(Capability.MEMSLOT_MOVE);
         int replayed = 0;
         int steps = 0;
-        int harvests = 0;
-        int skipped = 0;
+        Map<String, Integer> harvests = new LinkedHashMap<>();
+        Map<String, Integer> skipped = new LinkedHashMap<>();
         for (ContractBehaviours.Behaviour b : behaviours) {
+            Harvester.Style style = KINDS.get(b.kind());
+            if (style == null) {
+                throw new IllegalStateException("behaviour " + b.number() + " has an unknown harvest kind " + b.kind());
+            }
+            if (!s.has(style.needs())) {
+                skipped.merge("of kind " + b.kind() + " (no " + style.needs().label() + ")", 1, Integer::sum);
+                continue;
+            }
             if (!move && b.steps().stream().anyMatch(st -> st.action().equals("MoveSlot"))) {
-                skipped++;
+                skipped.merge("that move a slot (no " + Capability.MEMSLOT_MOVE.label() + ")", 1, Integer::sum);
                 continue;
             }
             try (Scenario vm = s.fork()) {
-                harvests += new Replay(vm, base, b).run();
+                harvests.merge(style.label(), new Replay(vm, base, b, style).run(), Integer::sum);
             }
             replayed++;
             steps += b.steps().size();
         }
-        s.recorder().summarise(replayed + " TLC behaviours of DirtyLogContract (" + steps + " steps, " + harvests
-                + " GETs) held" + (skipped > 0 ? "; " + skipped + " behaviours that move a slot not replayed "
-                + "(no MEMSLOT_MOVE)" : ""));
+        StringBuilder done = new StringBuilder();
+        harvests.forEach((label, n) -> done.append(done.isEmpty() ? "" : ", ").append(n).append(' ').append(label));
+        StringBuilder left = new StringBuilder();
+        skipped.forEach((why, n) -> left.append(left.isEmpty() ? "" : ", ").append(n).append(' ').append(why));
+        s.recorder().summarise(replayed + " TLC behaviours of DirtyLogContract (" + steps + " steps; harvests: " + done
+                + ") held" + (left.isEmpty() ? "" : "; not replayed: " + left));
     }
 
     /** One behaviour on one VM, with the contract's variables the checks need. */
@@ -72,6 +104,13 @@ final class ContractReplayChecks {
         private final Scenario vm;
         private final long base;
         private final ContractBehaviours.Behaviour behaviour;
+        private final Harvester.Style style;
+        /** The SWITCH harvester of each slot, made when the slot is first harvested after a region update. */
+        private final Harvester.Switch[] switches = new Harvester.Switch[SLOTS];
+        /** The ring's collector (kind "ring"), else null. */
+        private final RingCollector ring;
+        /** Per slot, pages a ring harvest of the other slot collected: reported by this slot's next harvest. */
+        private final List<Set<Long>> collected = List.of(new TreeSet<>(), new TreeSet<>());
         private final UserMemory[] memory = new UserMemory[SLOTS];
         private final UserMemory buffer;
         private final Map<Integer, Integer> loc = new HashMap<>();
@@ -80,17 +119,24 @@ final class ContractReplayChecks {
         private final List<Set<Long>> touched = List.of(new TreeSet<>(), new TreeSet<>());
         private int opSlot = -1;
 
-        Replay(Scenario vm, long base, ContractBehaviours.Behaviour behaviour) {
+        Replay(Scenario vm, long base, ContractBehaviours.Behaviour behaviour, Harvester.Style style) {
             this.vm = vm;
             this.base = base;
             this.behaviour = behaviour;
+            this.style = style;
+            if (style == Harvester.Style.GET_CLEAR) {
+                // The contract's InitiallySet is FALSE in these behaviours: manual protect alone.
+                vm.enableManualProtect(KvmApi.KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE);
+            }
+            // The ring must be on before the first vCPU, which the first write creates.
+            this.ring = style == Harvester.Style.RING ? new RingCollector(vm, DirtyRings.enableSmallest(vm)) : null;
             for (int i = 0; i < SLOTS; i++) {
                 memory[i] = vm.mmap(NPAGES * KvmApi.PAGE_SIZE);
             }
             buffer = vm.mmap(KvmApi.PAGE_SIZE);
         }
 
-        /** Replays every step; returns the number of GETs. */
+        /** Replays every step; returns the number of harvests. */
         int run() {
             int harvests = 0;
             for (ContractBehaviours.Step st : behaviour.steps()) {
@@ -101,6 +147,7 @@ final class ContractReplayChecks {
                         logging[slot] = Boolean.parseBoolean(a.get(2).toLowerCase());
                         region(st, slot, index(a.get(1), 'l'), logging[slot]);
                         owed.get(slot).clear();
+                        collected.get(slot).clear();
                     }
                     case "DeleteSlot" -> {
                         int slot = index(a.get(0), 's');
@@ -110,6 +157,8 @@ final class ContractReplayChecks {
                         loc.remove(slot);
                         logging[slot] = false;
                         owed.get(slot).clear();
+                        switches[slot] = null;
+                        collected.get(slot).clear();
                     }
                     case "MoveSlot" -> region(st, index(a.get(0), 's'), index(a.get(1), 'l'),
                             logging[index(a.get(0), 's')]);
@@ -118,6 +167,7 @@ final class ContractReplayChecks {
                         logging[slot] = Boolean.parseBoolean(a.get(1).toLowerCase());
                         region(st, slot, loc.get(slot), logging[slot]);
                         owed.get(slot).clear();
+                        collected.get(slot).clear();
                     }
                     case "Write", "Touch" -> {
                         int slot = index(a.get(0), 's');
@@ -129,8 +179,12 @@ final class ContractReplayChecks {
                         touched.get(slot).add(page);
                     }
                     case "HarvestInvoke" -> {
+                        if (!a.get(0).equals(behaviour.kind())) {
+                            throw new IllegalStateException(where(st) + ": a harvest of kind " + a.get(0) + " in a behaviour "
+                                    + "of kind " + behaviour.kind());
+                        }
                         opSlot = index(a.get(1), 's');
-                        get(st, opSlot);
+                        harvest(st, opSlot);
                         harvests++;
                     }
                     case "HarvestReturn" -> opSlot = -1;
@@ -147,29 +201,71 @@ final class ContractReplayChecks {
             return harvests;
         }
 
-        /** HarvestInvoke and HarvestReturn of the contract: the GET's report against must and may. */
-        private void get(ContractBehaviours.Step st, int slot) {
+        /** HarvestInvoke and HarvestReturn of the contract: the harvest's report against must and may. */
+        private void harvest(ContractBehaviours.Step st, int slot) {
             Set<Long> must = new TreeSet<>(owed.get(slot));
             Set<Long> may = new TreeSet<>(must);
             may.addAll(touched.get(slot));
             touched.get(slot).clear();
+            Set<Long> got = switch (style) {
+                case GET -> get(st, slot);
+                case SWITCH -> new TreeSet<>(switchOf(slot).harvest().pages());
+                case GET_CLEAR -> new TreeSet<>(new Harvester.GetClear(vm, slotOf(slot)).harvest().pages());
+                case RING -> ringHarvest(slot);
+            };
+            String what = style.label() + " harvest of slot " + slot;
+            if (!got.containsAll(must)) {
+                throw new RuleFailure(where(st) + ": the " + what + " lost a write (NoLostWrite)", "pages " + must
+                        + " at least", "pages " + got);
+            }
+            if (!may.containsAll(got)) {
+                throw new RuleFailure(where(st) + ": the " + what + " reported a page never written since the last "
+                        + "harvest (Precision)", "pages within " + may, "pages " + got);
+            }
+            owed.get(slot).removeAll(got);
+        }
+
+        private Set<Long> get(ContractBehaviours.Step st, int slot) {
             buffer.segment().fill((byte) 0);
             IoctlResult<Integer> r = vm.getDirtyLog(slot, buffer.address());
             if (!r.isOk()) {
                 throw new RuleFailure(where(st) + ": KVM_GET_DIRTY_LOG of slot " + slot, "0", CallText.show(r));
             }
-            Set<Long> got = new TreeSet<>(UserBitmap.readFrom(buffer.segment(), NPAGES).pages());
-            if (!got.containsAll(must)) {
-                throw new RuleFailure(where(st) + ": KVM_GET_DIRTY_LOG of slot " + slot
-                        + " lost a write (NoLostWrite)", "pages " + must + " at least", "pages " + got);
-            }
-            if (!may.containsAll(got)) {
-                throw new RuleFailure(where(st) + ": KVM_GET_DIRTY_LOG of slot " + slot
-                        + " reported a page never written since the last harvest (Precision)",
-                        "pages within " + may, "pages " + got);
-            }
-            owed.get(slot).removeAll(got);
+            return new TreeSet<>(UserBitmap.readFrom(buffer.segment(), NPAGES).pages());
         }
+
+        /** Returns the SWITCH harvester of {@code slot}, asking for its bitmap addresses after a region update. */
+        private Harvester.Switch switchOf(int slot) {
+            if (switches[slot] == null) {
+                switches[slot] = Harvester.Switch.start(vm, slotOf(slot));
+            }
+            return switches[slot];
+        }
+
+        /**
+         * A whole ring harvest; returns the pages of {@code slot} it and earlier harvests of the
+         * other slot collected. Entries of other address spaces or slot ids are not this
+         * behaviour's; an offset past the slot is reported as it is, for Precision to judge.
+         */
+        private Set<Long> ringHarvest(int slot) {
+            for (RingCollector.Harvested h : ring.harvest(() -> { }).taken()) {
+                DirtyGfn e = h.entry();
+                if (e.asId() == 0 && e.id() >= 0 && e.id() < SLOTS) {
+                    collected.get(e.id()).add(e.offset());
+                }
+            }
+            Set<Long> got = new TreeSet<>(collected.get(slot));
+            collected.get(slot).clear();
+            return got;
+        }
+
+        /** The slot as the scenario's harvesters take it: where it is now, with its own memory. */
+        private Scenario.Slot slotOf(int slot) {
+            long gpa = base + loc.get(slot) * NPAGES * KvmApi.PAGE_SIZE;
+            return new Scenario.Slot(slot, gpa, NPAGES, logging[slot] ? KvmApi.KVM_MEM_LOG_DIRTY_PAGES : 0, memory[slot]);
+        }
+
+
 
         private void region(ContractBehaviours.Step st, int slot, int location, boolean log) {
             long gpa = base + location * NPAGES * KvmApi.PAGE_SIZE;
@@ -177,6 +273,8 @@ final class ContractReplayChecks {
                     NPAGES * KvmApi.PAGE_SIZE, memory[slot].address());
             Expect.value(vm.setUserMemoryRegion(region), 0, where(st) + ": " + vm.describe(region));
             loc.put(slot, location);
+            // Asked again after any update; a move keeps the bitmap but user space does not rely on its addresses.
+            switches[slot] = null;
         }
 
         private void write(ContractBehaviours.Step st, int slot, long page) {

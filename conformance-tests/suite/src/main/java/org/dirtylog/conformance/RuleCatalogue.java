@@ -236,9 +236,10 @@ public final class RuleCatalogue {
                     "semantics §1-§3, §8; RFC 4.39, 4.40; api.rst 4.8, 4.35, 4.117, 7.18", GET, WRITES),
             race("MODEL-02", ContractReplayChecks::simulatedBehavioursHold, Level.MUST,
                     "Behaviours of the TLA+ contract from TLC -simulate (two slot ids, three places, three pages; "
-                    + "slots created, moved, deleted, logging toggled, guest writes, KVM_GET_DIRTY_LOG harvests and "
-                    + "failed ones), replayed on fresh VMs: every GET reports every page owed when it was invoked and "
-                    + "no page outside what the contract allows", "TLA+ DirtyLogContract (TLC -simulate)", GET, WRITES),
+                    + "slots created, moved, deleted, logging toggled, guest writes, harvests by KVM_GET_DIRTY_LOG, "
+                    + "KVM_SWITCH_DIRTY_LOG, GET+CLEAR and the dirty ring as the backend offers them, and failed ones), "
+                    + "replayed on fresh VMs: every harvest reports every page owed when it was invoked and no page "
+                    + "outside what the contract allows", "TLA+ DirtyLogContract (TLC -simulate)", GET, WRITES),
 
             must("RING-01", DirtyRingChecks::capabilitiesReportTheLargestRing,
                     "KVM_CHECK_EXTENSION of KVM_CAP_DIRTY_LOG_RING and _ACQ_REL returns the largest ring in bytes, "
