@@ -32,6 +32,8 @@ class TraceSvgBrowserTests {
     static final Path SCREENSHOT = Path.of("target", "pictures", "x86-rfc.trace.png").toAbsolutePath();
     // Bounds the wait for a browser that hangs; reaching it means the screenshot never came.
     private static final long PATIENCE_SECONDS = 180;
+    /** Captures at most before the test decides the picture was not drawn. */
+    private static final int SCREENSHOTS = 3;
     private static final Pattern SIZE = Pattern.compile("<svg [^>]*width=\"([0-9]+)\" height=\"([0-9]+)\"");
 
     /** Returns the first Chromium on the PATH, if any. */
@@ -58,9 +60,14 @@ class TraceSvgBrowserTests {
         assertTrue(size.find(), "the picture states its size");
         int width = Integer.parseInt(size.group(1));
         int height = Integer.parseInt(size.group(2));
-        Files.deleteIfExists(SCREENSHOT);
-        screenshot(browser.get(), svg, width, height, SCREENSHOT);
-        BufferedImage png = ImageIO.read(SCREENSHOT.toFile());
+        BufferedImage png = null;
+        // Decided by the image itself: up to SCREENSHOTS captures until one shows the picture (a
+        // capture under CPU load once came without the picture's colours in the self-test's twin).
+        for (int attempt = 1; attempt <= SCREENSHOTS && (png == null || pixels(png, 0xCFE3FF) <= 1000); attempt++) {
+            Files.deleteIfExists(SCREENSHOT);
+            screenshot(browser.get(), svg, width, height, SCREENSHOT);
+            png = ImageIO.read(SCREENSHOT.toFile());
+        }
         assertEquals(width, png.getWidth());
         assertEquals(height, png.getHeight());
         assertTrue(pixels(png, 0xCFE3FF) > 1000, "the harvester's step boxes (#cfe3ff)");
@@ -74,6 +81,8 @@ class TraceSvgBrowserTests {
         Path profile = Files.createTempDirectory("dirtylog-chromium");
         List<String> command = new ArrayList<>(List.of(browser.toString(), "--headless", "--no-sandbox", "--disable-gpu",
                 "--hide-scrollbars", "--force-device-scale-factor=1", "--user-data-dir=" + profile,
+                // Capture only once every compositor stage ran, after a virtual-time budget for the load.
+                "--run-all-compositor-stages-before-draw", "--virtual-time-budget=5000",
                 "--window-size=" + width + "," + height, "--screenshot=" + png, file.toUri().toString()));
         Path log = png.resolveSibling(png.getFileName() + ".log");
         Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
