@@ -19,6 +19,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -104,6 +105,12 @@ class RunningCertifyTests {
     @Test
     void ctrlCSaysItWasInterruptedKillsTheChildAndLeavesAReportThatIsNotCertified(@TempDir Path dir) throws Exception {
         Running run = start(dir);
+        if (ignoresSigint(run.parent().pid())) {
+            run.parent().destroyForcibly().waitFor(PATIENCE_SECONDS, TimeUnit.SECONDS);
+            Assumptions.assumeTrue(false, "SIGINT is ignored in the certify process, as in every process a "
+                    + "non-interactive shell starts in the background (nohup, '&'): no Ctrl-C can reach it, so none "
+                    + "is tested here; run the tests in the foreground to test it");
+        }
         signal(run.parent().pid(), "INT");
         assertTrue(run.parent().waitFor(PATIENCE_SECONDS, TimeUnit.SECONDS), "the parent ended");
         assertEquals(130, run.parent().exitValue());
@@ -131,7 +138,11 @@ class RunningCertifyTests {
             assertEquals(1, second.err().lines().count(), second::toString);
             assertTrue(second.err().contains("another certify run is writing to " + run.report()), second::toString);
         } finally {
-            signal(run.parent().pid(), "INT");
+            if (ignoresSigint(run.parent().pid())) {
+                run.parent().destroyForcibly();
+            } else {
+                signal(run.parent().pid(), "INT");
+            }
             run.parent().waitFor(PATIENCE_SECONDS, TimeUnit.SECONDS);
         }
     }
@@ -148,6 +159,21 @@ class RunningCertifyTests {
         run.child().onExit().get(PATIENCE_SECONDS, TimeUnit.SECONDS);
         assertFalse(run.child().isAlive(), "the child noticed its parent's end");
         assertFalse(Files.exists(Path.of(crashDir.group(1))), "the child removed its empty crash-report folder");
+    }
+
+    /**
+     * Returns true when process {@code pid} ignores SIGINT ({@code SigIgn} of /proc/PID/status):
+     * a shell starts background commands so, the JVM then installs no handler, and kill -INT does
+     * nothing. The first loaded run of the whole test command, started in the background, failed
+     * here with the run's own exit 1 instead of 130.
+     */
+    private static boolean ignoresSigint(long pid) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+            if (line.startsWith("SigIgn:")) {
+                return (Long.parseUnsignedLong(line.substring("SigIgn:".length()).strip(), 16) & (1L << (2 - 1))) != 0;
+            }
+        }
+        return false;
     }
 
     private static void signal(long pid, String signal) throws Exception {
