@@ -167,10 +167,12 @@ class RunningCertifyTests {
      * nothing. The first loaded run of the whole test command, started in the background, failed
      * here with the run's own exit 1 instead of 130.
      */
+    private static final long SIGINT_BIT = 1L << (2 - 1); // signal 2, bit 1 of the mask
+
     private static boolean ignoresSigint(long pid) throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
             if (line.startsWith("SigIgn:")) {
-                return (Long.parseUnsignedLong(line.substring("SigIgn:".length()).strip(), 16) & (1L << (2 - 1))) != 0;
+                return (Long.parseUnsignedLong(line.substring("SigIgn:".length()).strip(), 16) & SIGINT_BIT) != 0;
             }
         }
         return false;

@@ -142,10 +142,10 @@ class CertificatePictureTests {
         assertTrue(loaded.contains("data-lane=\"" + ScenarioSvg.UPDATER + "\""));
         Path png = DIR.resolve("index.png");
         BufferedImage image = null;
-        // The screenshot is taken once the page is drawn: every compositor stage runs before the
-        // capture and the page gets a virtual-time budget. Even so, the first loaded run of the
-        // whole test command caught a capture without the picture's colours; the test decides by
-        // the image itself, up to SCREENSHOTS captures, and fails when none shows the picture.
+        // A loaded run of the whole test command once caught a capture without the picture's
+        // colours. The capture now runs every compositor stage before drawing and gives the page
+        // a virtual-time budget, and the test decides by the image itself: up to SCREENSHOTS
+        // captures, failing when none shows the picture.
         for (int attempt = 1; attempt <= SCREENSHOTS && (image == null || pixels(image, 0xCFE3FF) <= 500); attempt++) {
             Files.deleteIfExists(png);
             run(browser.get(), DIR.resolve("index.png.log"), "--hide-scrollbars", "--force-device-scale-factor=1",

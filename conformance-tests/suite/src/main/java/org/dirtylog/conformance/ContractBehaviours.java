@@ -59,9 +59,9 @@ final class ContractBehaviours {
                 continue;
             }
             String[] words = line.strip().split(" ");
-            if (words[0].equals("behaviour") && (words.length == 2 || words.length == 3)) {
+            if (words[0].equals("behaviour") && words.length == 3) {
                 steps = new ArrayList<>();
-                behaviours.add(new Behaviour(Integer.parseInt(words[1]), words.length == 3 ? words[2] : "get", steps));
+                behaviours.add(new Behaviour(Integer.parseInt(words[1]), words[2], steps));
             } else if (steps != null && words.length >= 2 && words[0].chars().allMatch(Character::isDigit)) {
                 steps.add(new Step(Integer.parseInt(words[0]), words[1], List.of(Arrays.copyOfRange(words, 2, words.length))));
             } else {

@@ -54,15 +54,9 @@ final class ContractReplayChecks {
     private ContractReplayChecks() {
     }
 
-    /** The harvest kinds of the contract, in the resource's order, with the capability and the name reports use. */
-    private static final Map<String, Harvester.Style> KINDS = new LinkedHashMap<>();
-
-    static {
-        KINDS.put("get", Harvester.Style.GET);
-        KINDS.put("switch", Harvester.Style.SWITCH);
-        KINDS.put("getclear", Harvester.Style.GET_CLEAR);
-        KINDS.put("ring", Harvester.Style.RING);
-    }
+    /** The contract's harvest kinds and the suite's harvest styles that replay them. */
+    private static final Map<String, Harvester.Style> KINDS = Map.of("get", Harvester.Style.GET, "switch",
+            Harvester.Style.SWITCH, "getclear", Harvester.Style.GET_CLEAR, "ring", Harvester.Style.RING);
 
     static void simulatedBehavioursHold(Scenario s) {
         List<ContractBehaviours.Behaviour> behaviours = ContractBehaviours.load();

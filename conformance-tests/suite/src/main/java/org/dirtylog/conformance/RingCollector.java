@@ -104,7 +104,7 @@ final class RingCollector {
      */
     List<Harvested> collect(int vcpu, int harvest) {
         MemorySegment m = map(vcpu);
-        long t0 = s.traceClock();
+        long t0 = s.t0();
         long index = fetch.get(vcpu);
         long from = index;
         List<Harvested> taken = new ArrayList<>();

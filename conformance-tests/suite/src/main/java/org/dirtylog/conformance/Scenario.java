@@ -216,8 +216,11 @@ public final class Scenario implements AutoCloseable {
         return trace == null ? null : trace.snapshot();
     }
 
-    /** Returns the trace clock now (the time a call begins), 0 without {@code --trace}. */
-    private long t0() {
+    /**
+     * Returns the trace clock now (the time a call begins), 0 without {@code --trace}; the ring
+     * collector stamps its reads of ring memory with it too.
+     */
+    long t0() {
         return trace == null ? 0 : trace.now();
     }
 
@@ -754,11 +757,6 @@ public final class Scenario implements AutoCloseable {
         IoctlResult<Integer> r = vm.resetDirtyRings();
         traced("vm", "KVM_RESET_DIRTY_RINGS", t0, n -> TraceLog.result(n, r));
         return r;
-    }
-
-    /** Returns the trace clock now, for a step of the suite's own that reads user memory (0 without {@code --trace}). */
-    long traceClock() {
-        return t0();
     }
 
     /**

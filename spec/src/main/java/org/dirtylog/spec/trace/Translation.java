@@ -419,7 +419,15 @@ final class Translation {
             ringOpenSeq = seq;
         }
         collectedFrom.add(e.get("vcpu").asLong());
-        for (JsonNode s : e.path("slots")) {
+        addCollected(collected, e);
+    }
+
+    /**
+     * Adds what one {@code collect_ring} event took to {@code collected} (slot id to pages):
+     * entries of address space 0 only, the one the suite's memslots live in.
+     */
+    static void addCollected(Map<Long, TreeSet<Long>> collected, JsonNode collectRing) {
+        for (JsonNode s : collectRing.path("slots")) {
             long raw = s.get("slot").asLong();
             if (raw >>> ADDRESS_SPACE_SHIFT == 0) {
                 collected.computeIfAbsent(raw, k -> new TreeSet<>()).addAll(numbers(s.get("pages")));

@@ -238,12 +238,7 @@ final class WindowCheck {
                 case "collect_ring" -> {
                     ringStart = Math.min(ringStart, t0);
                     collectedFrom.add(e.get("vcpu").asLong());
-                    for (JsonNode c : e.path("slots")) {
-                        if (c.get("slot").asLong() >>> 16 == 0) {
-                            collected.computeIfAbsent(c.get("slot").asLong(), k -> new TreeSet<>())
-                                    .addAll(numbers(c.get("pages")));
-                        }
-                    }
+                    Translation.addCollected(collected, e);
                 }
                 case "KVM_RESET_DIRTY_RINGS" -> {
                     if (collectedFrom.isEmpty()) {

@@ -247,6 +247,35 @@ class TraceValidatorTests {
     }
 
     /**
+     * A guest write between a ring collection and its reset (a hand-made trace: page 1 written
+     * and collected, page 2 written before the reset, then collected by the next harvest): the
+     * harvest was invoked at its collection, so page 2 is not owed to it but to the next one.
+     * With a second logged slot the one ring harvest cannot be placed per slot, and says so.
+     */
+    @Test
+    void aWriteBetweenACollectionAndItsResetIsOwedToTheNextRingHarvest() throws Exception {
+        List<String> lines = recorded("RING-writes-inside");
+        TraceValidator.Verdict ok = check(Map.of("RING-07", lines)).get("RING-07");
+        assertEquals("conforms", ok.outcome(), ok.toString());
+        assertEquals("trace conforms: 1 of 1 behaviour checked", ok.message());
+
+        TraceValidator.Verdict lost = check(Map.of("RING-07", altered(lines, 7, "\"pages\":[2]", "\"pages\":[]")))
+                .get("RING-07");
+        assertEquals("rejected", lost.outcome(), lost.toString());
+        assertEquals(Optional.of(8L), lost.step());
+        assertTrue(lost.message().endsWith("; NoLostWrite: page 2 owed when the harvest was invoked is not reported"),
+                lost.message());
+
+        List<String> twoSlots = new ArrayList<>(lines);
+        twoSlots.add(2, lines.get(1).replace("\"seq\":1,", "\"seq\":100,").replace("\"t0\":2,\"t1\":3", "\"t0\":3,\"t1\":3")
+                .replace("\"slot\":0,", "\"slot\":1,").replace("\"guest_phys_addr\":0,", "\"guest_phys_addr\":1048576,"));
+        TraceValidator.Verdict skipped = check(Map.of("RING-07", twoSlots)).get("RING-07");
+        assertEquals("not checked", skipped.outcome(), skipped.toString());
+        assertTrue(skipped.message().contains("guest writes between the ring collection at seq 4 and KVM_RESET_DIRTY_RINGS "
+                + "at seq 6 with 2 logged slots"), skipped.message());
+    }
+
+    /**
      * A ring harvested while a random writer runs on vcpu0 (pages 0-3) and vcpu1 writes page 8
      * in a KVM_RUN between two harvests (a hand-made trace): judged over the windows, the second
      * harvest must report page 8, and may report only pages a write could have dirtied.
