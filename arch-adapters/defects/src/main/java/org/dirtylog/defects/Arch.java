@@ -41,6 +41,6 @@ public enum Arch {
      * {@code decorate} (fresh for each VM) and {@code seams}.
      */
     ReferenceBackend compose(String name, String description, UnaryOperator<ArchHooks> decorate, CoreSeams seams) {
-        return new ReferenceBackend(name, description, () -> decorate.apply(hooks.get()), seams);
+        return new ComposedReferenceBackend(name, description, () -> decorate.apply(hooks.get()), seams);
     }
 }
