@@ -20,8 +20,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * independent backend (written without reading the reference) with one bug each, in its
  * natural window. At default effort each class must be caught (one FAIL among RACE-01..04) on
  * one of seeds 1 to 3, tried in order: a natural-speed race is caught per seed at the rate the
- * README's catch table measured over seeds 1 to 10 (six classes 10/10, store-outside-guest-mode
- * 9/10, which also missed seed 1 once in a full build), so one seed would make the build a coin
+ * README's catch table measured over seeds 1 to 10 (2026-12-02: five classes 10/10,
+ * store-outside-guest-mode and non-atomic-bitmap-or 9/10; store-outside-guest-mode also missed
+ * seed 1 once in a full build), so one seed would make the build a coin
  * toss for that class, while three seeds all missing is about one in a thousand.
  */
 class IndependentVariantsTests {
