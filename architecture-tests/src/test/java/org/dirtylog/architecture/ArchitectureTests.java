@@ -3,7 +3,6 @@ package org.dirtylog.architecture;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
-import com.tngtech.archunit.core.importer.ImportOption;
 import com.tngtech.archunit.junit.AnalyzeClasses;
 import com.tngtech.archunit.junit.ArchTest;
 import com.tngtech.archunit.lang.ArchRule;
@@ -11,9 +10,11 @@ import com.tngtech.archunit.lang.ArchRule;
 /**
  * Keeps the dependency direction of the kit: SPI <- reference core <- architecture adapters,
  * SPI <- conformance suite; the generic core never asks "which arch am I"; test fixtures are
- * used by tests only. Runs over the main classes of every module.
+ * used by tests only (they are test sources, which Maven keeps off main classpaths; the rule
+ * catches a module that declares their test-jar in compile scope). Runs over the main classes
+ * of every module ({@link MainCodeOnly}).
  */
-@AnalyzeClasses(packages = "org.dirtylog", importOptions = ImportOption.DoNotIncludeTests.class)
+@AnalyzeClasses(packages = "org.dirtylog", importOptions = MainCodeOnly.class)
 class ArchitectureTests {
 
     @ArchTest
