@@ -1,7 +1,11 @@
 package org.dirtylog.selftest;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.function.ObjLongConsumer;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.dirtylog.conformance.Certificate;
 import org.dirtylog.conformance.ConformanceRunner;
@@ -36,6 +40,31 @@ final class Certify {
     static Certificate rules(DirtyLogBackend backend, long seed, String pattern, Duration timeout) {
         return new ConformanceRunner(RunOptions.withSeed(seed).withRules(pattern).withTimeout(timeout), System.out)
                 .certify(backend);
+    }
+
+    /**
+     * Returns the first FAIL of {@code rules} against {@code backend} at {@code effort}, empty when
+     * none failed: seeds in turn, and on each seed the rules one at a time in the given order (a
+     * rule's seed is derived from the run's seed and its id, so a rule alone runs what it runs
+     * among others, and the rules after a catch need not run). No rule may ERROR; {@code check}
+     * sees every other result, with its seed, before the next rule runs.
+     */
+    static Optional<RuleResult> firstFail(Supplier<? extends DirtyLogBackend> backend, long[] seeds, List<String> rules,
+                                          double effort, ObjLongConsumer<RuleResult> check) {
+        for (long seed : seeds) {
+            for (String id : rules) {
+                DirtyLogBackend b = backend.get();
+                RuleResult r = result(rules(b, seed, id, effort), id);
+                if (r.verdict() == Verdict.ERROR) {
+                    throw new AssertionError(b.name() + " seed " + seed + ": " + id + " ERROR " + r.message());
+                }
+                check.accept(r, seed);
+                if (r.verdict() == Verdict.FAIL) {
+                    return Optional.of(r);
+                }
+            }
+        }
+        return Optional.empty();
     }
 
     /** Returns each rule's verdict. */

@@ -1,15 +1,10 @@
 package org.dirtylog.selftest;
 
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
-import org.dirtylog.conformance.Certificate;
-import org.dirtylog.conformance.RuleResult;
-import org.dirtylog.conformance.Verdict;
 import org.dirtylog.independent.IndependentBackends;
 import org.dirtylog.spi.DirtyLogBackend;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -27,7 +22,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class IndependentVariantsTests {
 
-    /** The race rules, tried one at a time on each seed; the first FAIL is the catch. */
+    /** The race rules, tried one at a time on each seed ({@link Certify#firstFail}); the first FAIL is the catch. */
     private static final List<String> RULES = List.of("RACE-01", "RACE-02", "RACE-03", "RACE-04");
     private static final long[] SEEDS = {1, 2, 3};
 
@@ -38,23 +33,7 @@ class IndependentVariantsTests {
     @ParameterizedTest(name = "{0}")
     @MethodSource("variants")
     void theRaceRulesCatchTheVariantInItsNaturalWindow(String name) {
-        List<String> missed = new ArrayList<>();
-        for (long seed : SEEDS) {
-            // Rule by rule, as ReferenceDefectsTests does: a rule's seed is derived from the run's seed
-            // and its id, so RACE-02 alone runs what it runs among the four, and the rules after the
-            // first FAIL need not run.
-            for (String id : RULES) {
-                DirtyLogBackend backend = IndependentBackends.named(name).orElseThrow();
-                Certificate c = Certify.rules(backend, seed, id, 1.0);
-                RuleResult r = Certify.result(c, id);
-                assertNotEquals(Verdict.ERROR, r.verdict(), () -> name + " seed " + seed + " " + id + ": " + r.message());
-                if (r.verdict() == Verdict.FAIL) {
-                    assertFalse(c.certified());
-                    return;
-                }
-            }
-            missed.add("seed " + seed);
-        }
-        fail(name + ": none of " + RULES + " failed on " + missed);
+        assertTrue(Certify.firstFail(() -> IndependentBackends.named(name).orElseThrow(), SEEDS, RULES, 1.0, (r, seed) -> { })
+                .isPresent(), () -> name + ": none of " + RULES + " failed on seeds " + Arrays.toString(SEEDS));
     }
 }

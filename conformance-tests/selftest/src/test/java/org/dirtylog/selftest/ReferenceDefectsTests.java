@@ -1,9 +1,7 @@
 package org.dirtylog.selftest;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -171,20 +169,12 @@ class ReferenceDefectsTests {
      * The bitmap races' rules ({@code bitmapRace}) also show they ran with the agent.
      */
     private static void assertRaceCaught(DirtyLogBackend backend, List<String> rules, boolean bitmapRace) {
-        for (long seed : RACE_SEEDS) {
-            for (String id : rules) {
-                RuleResult r = Certify.result(Certify.rules(backend, seed, id, RACE_EFFORT), id);
-                assertNotEquals(Verdict.ERROR, r.verdict(), () -> backend.name() + " seed " + seed + ": " + id + " "
-                        + r.message());
-                if (bitmapRace && Perturbation.agentAttached()) {
-                    assertPerturbedLikeTheCorrectBackend(backend, seed, r);
-                }
-                if (r.verdict() == Verdict.FAIL) {
-                    return;
-                }
+        boolean checkAgent = bitmapRace && Perturbation.agentAttached();
+        assertTrue(Certify.firstFail(() -> backend, RACE_SEEDS, rules, RACE_EFFORT, (r, seed) -> {
+            if (checkAgent) {
+                assertPerturbedLikeTheCorrectBackend(backend, seed, r);
             }
-        }
-        fail(backend.name() + ": none of " + rules + " failed on seeds " + Arrays.toString(RACE_SEEDS));
+        }).isPresent(), () -> backend.name() + ": none of " + rules + " failed on seeds " + Arrays.toString(RACE_SEEDS));
     }
 
     /**
