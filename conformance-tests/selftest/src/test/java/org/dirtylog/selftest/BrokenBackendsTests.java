@@ -17,8 +17,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * SPI-level broken backends (wrapping the correct {@code example-minimal}) are not certified,
- * and the rule that should catch each one does. Every run covers the whole catalogue, so a
- * defect that only some unrelated rule noticed would also show here.
+ * and the rule that should catch each one does. Every run covers every rule that can call what
+ * the breaker broke, so a defect that only some unrelated rule noticed would also show here:
+ * the whole catalogue for {@code example-minimal}, every rule but the manual-protect, CLEAR and
+ * ring ones (which never call the RFC ioctls) for the RFC breakers.
  */
 class BrokenBackendsTests {
 
@@ -28,9 +30,15 @@ class BrokenBackendsTests {
         return Certify.all(breaker.apply(new MinimalBackend()), SEED);
     }
 
+    /**
+     * Every rule that may call an RFC ioctl (KVM_GET_USER_DIRTY_LOG_ADDR, KVM_SWITCH_DIRTY_LOG).
+     * The MANUAL, CLEAR and RING rules call neither, and cost two thirds of a whole x86 run.
+     */
+    private static final String RULES_THAT_CALL_THE_RFC_IOCTLS = "CAP-*,USER-ADDR-*,SWITCH-*,GET-*,SLOT-*,RACE-*,PREC-*,MODEL-*";
+
     /** The RFC ioctls need a correct backend that has them: the reference x86 one. */
     private static Certificate certifyBrokenRfc(UnaryOperator<DirtyLogBackend> breaker) {
-        return Certify.all(breaker.apply(new X86ReferenceBackend()), SEED);
+        return Certify.rules(breaker.apply(new X86ReferenceBackend()), SEED, RULES_THAT_CALL_THE_RFC_IOCTLS);
     }
 
     private static void assertCaughtBy(Certificate c, Verdict verdict, String... rules) {
